@@ -1,0 +1,31 @@
+// Filesystem helpers with crash-safety in mind.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace berth::fs {
+
+// Writes `data` to `path` so that a crash leaves either the old or the new file: temp file in the
+// same directory, fsync, rename, fsync of the directory. `mode` applies to the new file.
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0644);
+
+// Reads a whole file. NotFound when it does not exist.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// mkdir -p with `mode` for the directories it creates. OK if the directory exists.
+absl::Status MkdirAll(const std::string& path, int mode = 0755);
+
+// fsync of a directory (after a rename or unlink inside it).
+absl::Status SyncDir(const std::string& dir);
+
+// rm -rf, not following symlinks and not crossing mount points. OK if absent.
+absl::Status RemoveAll(const std::string& path);
+
+// The parent directory of a path ("/a/b" -> "/a", "b" -> ".").
+std::string Dirname(absl::string_view path);
+
+}  // namespace berth::fs

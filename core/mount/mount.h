@@ -16,10 +16,10 @@
 namespace berth::mount {
 
 struct Mount {
-  std::string type;     // "bind", "overlay", "tmpfs", ... ("bind" is mount(2) with MS_BIND)
-  std::string source;   // a path for binds, a free word ("overlay") for virtual filesystems
-  std::string target;   // optional: path relative to the MountAll target ("" = the target itself)
-  std::vector<std::string> options;  // fstab-style: "ro", "rbind", "lowerdir=...", ...
+  std::string type{};   // "bind", "overlay", "tmpfs", ... ("bind" is mount(2) with MS_BIND)
+  std::string source{}; // a path for binds, a free word ("overlay") for virtual filesystems
+  std::string target{}; // optional: path relative to the MountAll target ("" = the target itself)
+  std::vector<std::string> options{};  // fstab-style: "ro", "rbind", "lowerdir=...", ...
 
   bool operator==(const Mount&) const = default;
 };

@@ -1,0 +1,104 @@
+#include "content-store/ingest.h"
+
+#include <sys/stat.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "core/fs.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+
+namespace berth::content::ingest {
+namespace {
+
+struct LockTable {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, absl::Time> held ABSL_GUARDED_BY(mu);
+};
+
+LockTable& Locks() {
+  static LockTable* table = new LockTable();  // never destroyed: writers may outlive main's
+  return *table;
+}
+
+absl::Time FromTimespec(const struct timespec& ts) {
+  return absl::TimeFromTimespec(ts);
+}
+
+}  // namespace
+
+std::string DirName(absl::string_view ref) {
+  return std::string(Digest::Sha256Of(ref).hex());
+}
+
+std::string FormatTimestamp(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+
+absl::Status WriteTimeFile(const std::string& path, absl::Time t) {
+  return fs::WriteFileAtomic(path, FormatTimestamp(t));
+}
+
+absl::StatusOr<absl::Time> ReadTimeFile(const std::string& path) {
+  BERTH_ASSIGN_OR_RETURN(std::string text, fs::ReadFile(path));
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, absl::StripAsciiWhitespace(text), &t, &err)) {
+    return absl::DataLossError(absl::StrCat("parse time in ", path, ": ", err));
+  }
+  return t;
+}
+
+absl::StatusOr<IngestStatus> ReadStatus(const std::string& dir) {
+  IngestStatus st;
+  BERTH_ASSIGN_OR_RETURN(st.ref, fs::ReadFile(absl::StrCat(dir, "/", kRefFile)));
+  struct stat data;
+  std::string data_path = absl::StrCat(dir, "/", kDataFile);
+  if (::stat(data_path.c_str(), &data) != 0) return ErrnoStatus(absl::StrCat("stat ", data_path));
+  st.offset = data.st_size;
+  auto started = ReadTimeFile(absl::StrCat(dir, "/", kStartedAtFile));
+  st.started_at = started.ok() ? *started : FromTimespec(data.st_ctim);
+  // updatedat is only rewritten at Close, while data's mtime moves with every write.
+  st.updated_at = FromTimespec(data.st_mtim);
+  auto updated = ReadTimeFile(absl::StrCat(dir, "/", kUpdatedAtFile));
+  if (updated.ok() && *updated > st.updated_at) st.updated_at = *updated;
+  auto total = fs::ReadFile(absl::StrCat(dir, "/", kTotalFile));
+  if (total.ok() && !absl::SimpleAtoi(absl::StripAsciiWhitespace(*total), &st.total)) {
+    return absl::DataLossError(absl::StrCat("bad total in ", dir));
+  }
+  auto expected = fs::ReadFile(absl::StrCat(dir, "/", kExpectedFile));
+  if (expected.ok()) {
+    auto d = Digest::Parse(absl::StripAsciiWhitespace(*expected));
+    if (d.ok()) st.expected = *d;
+  }
+  return st;
+}
+
+absl::Status TryLock(const std::string& key, absl::string_view ref) {
+  LockTable& t = Locks();
+  absl::MutexLock l(&t.mu);
+  auto [it, inserted] = t.held.try_emplace(key, absl::Now());
+  if (!inserted) {
+    return absl::UnavailableError(absl::StrCat("ref ", ref, " locked for ",
+                                               absl::FormatDuration(absl::Now() - it->second),
+                                               " (since ", FormatTimestamp(it->second), ")"));
+  }
+  return absl::OkStatus();
+}
+
+void Unlock(const std::string& key) {
+  LockTable& t = Locks();
+  absl::MutexLock l(&t.mu);
+  t.held.erase(key);
+}
+
+bool IsLocked(const std::string& key) {
+  LockTable& t = Locks();
+  absl::MutexLock l(&t.mu);
+  return t.held.contains(key);
+}
+
+}  // namespace berth::content::ingest

@@ -1,0 +1,192 @@
+#include "content-store/local_writer.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "content-store/ingest.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+
+namespace berth::content {
+namespace {
+
+absl::Status PwriteAll(int fd, absl::string_view data, int64_t offset, size_t* written) {
+  *written = 0;
+  while (*written < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + *written, data.size() - *written,
+                         static_cast<off_t>(offset + *written));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write ingest data");
+    }
+    *written += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// rename(2) that fails with EEXIST instead of replacing, so two writers committing the same
+// digest cannot both "win": exactly one rename publishes the blob, the other gets AlreadyExists.
+int RenameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  // Filesystems without RENAME_NOREPLACE: link() also refuses to replace.
+  if (::link(from.c_str(), to.c_str()) != 0) return -1;
+  ::unlink(from.c_str());
+  return 0;
+}
+
+}  // namespace
+
+LocalWriter::LocalWriter(std::shared_ptr<LocalStore::Shared> shared, State state)
+    : shared_(std::move(shared)), s_(std::move(state)), last_checkpoint_(s_.offset) {}
+
+LocalWriter::~LocalWriter() {
+  if (closed_) return;
+  absl::Status st = Close();
+  // A destructor cannot return the error; the progress up to the last checkpoint is safe anyway.
+  if (!st.ok()) log::Get("content")->warn("close ingest ref={}: {}", s_.ref, st.ToString());
+}
+
+absl::Status LocalWriter::CheckOpen() const {
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat("writer for ref ", s_.ref, " is closed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
+  BERTH_RETURN_IF_ERROR(CheckOpen());
+  if (offset != s_.offset) {
+    // containerd's content service: a write at 0 on a non-empty ingest restarts it; any other
+    // offset must be the current one.
+    if (offset != 0) {
+      return absl::OutOfRangeError(
+          absl::StrCat("write @", offset, " must occur at current offset ", s_.offset));
+    }
+    BERTH_RETURN_IF_ERROR(Truncate(0));
+  }
+  if (s_.total > 0 && s_.offset + static_cast<int64_t>(data.size()) > s_.total) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ref ", s_.ref, ": write of ", data.size(), " bytes at offset ", s_.offset,
+                     " exceeds expected total ", s_.total));
+  }
+  size_t written = 0;
+  absl::Status st = PwriteAll(s_.fd, data, s_.offset, &written);
+  // Hash exactly what reached the file so hash state and data never disagree.
+  s_.hasher.Update(data.substr(0, written));
+  shared_->bytes_hashed.fetch_add(static_cast<int64_t>(written), std::memory_order_relaxed);
+  s_.offset += static_cast<int64_t>(written);
+  BERTH_RETURN_IF_ERROR(Annotate(st, absl::StrCat("ref ", s_.ref)));
+  if (s_.offset - last_checkpoint_ >= shared_->options.checkpoint_interval) {
+    BERTH_RETURN_IF_ERROR(Checkpoint());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalWriter::Truncate(int64_t size) {
+  BERTH_RETURN_IF_ERROR(CheckOpen());
+  if (size != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("truncate to ", size, ": only 0 is supported"));
+  }
+  // Drop the checkpoint first: a crash in between leaves no state, and resume re-hashes.
+  std::string state_path = absl::StrCat(s_.dir, "/", ingest::kHashStateFile);
+  if (::unlink(state_path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus(absl::StrCat("remove ", state_path));
+  }
+  if (::ftruncate(s_.fd, 0) != 0) return ErrnoStatus(absl::StrCat("truncate ingest ", s_.ref));
+  s_.hasher.Reset();
+  s_.offset = 0;
+  last_checkpoint_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status LocalWriter::Checkpoint() {
+  // The state must never claim bytes that a power loss could take back.
+  if (::fdatasync(s_.fd) != 0) return ErrnoStatus(absl::StrCat("sync ingest ", s_.ref));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(absl::StrCat(s_.dir, "/", ingest::kHashStateFile),
+                                            s_.hasher.Serialize()));
+  last_checkpoint_ = s_.offset;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IngestStatus> LocalWriter::Status() const {
+  BERTH_RETURN_IF_ERROR(CheckOpen());
+  BERTH_ASSIGN_OR_RETURN(IngestStatus st, ingest::ReadStatus(s_.dir));
+  st.offset = s_.offset;
+  st.total = s_.total;
+  st.expected = s_.expected;
+  return st;
+}
+
+absl::Status LocalWriter::DiscardIngest(absl::Status why) {
+  absl::Status rm = fs::RemoveAll(s_.dir);
+  if (!rm.ok()) log::Get("content")->warn("remove ingest ref={}: {}", s_.ref, rm.ToString());
+  return why;
+}
+
+absl::Status LocalWriter::CommitLocked(int64_t size, const Digest& expected_arg) {
+  if (::fsync(s_.fd) != 0) return ErrnoStatus(absl::StrCat("sync ingest ", s_.ref));
+  int64_t want_size = size > 0 ? size : s_.total;
+  if (want_size > 0 && want_size != s_.offset) {
+    return DiscardIngest(absl::FailedPreconditionError(absl::StrCat(
+        "ref ", s_.ref, ": unexpected commit size ", s_.offset, ", expected ", want_size)));
+  }
+  Digest actual = s_.hasher.Current();
+  const Digest& expected = expected_arg.empty() ? s_.expected : expected_arg;
+  if (!expected.empty() && expected != actual) {
+    return DiscardIngest(absl::FailedPreconditionError(absl::StrCat(
+        "ref ", s_.ref, ": unexpected commit digest ", actual.str(), ", expected ",
+        expected.str())));
+  }
+  // Blobs are immutable: take write permission away before publishing.
+  if (::fchmod(s_.fd, 0444) != 0) return ErrnoStatus(absl::StrCat("chmod ingest ", s_.ref));
+  std::string data = absl::StrCat(s_.dir, "/", ingest::kDataFile);
+  std::string target = absl::StrCat(shared_->blobs_dir, "/", actual.hex());
+  if (RenameNoReplace(data, target) != 0) {
+    if (errno == EEXIST) {
+      return DiscardIngest(
+          absl::AlreadyExistsError(absl::StrCat("content ", actual.str(), ": already exists")));
+    }
+    return ErrnoStatus(absl::StrCat("rename ", data, " to ", target));
+  }
+  // From here the blob is published; what follows only makes it durable and tidies up.
+  BERTH_RETURN_IF_ERROR(fs::SyncDir(shared_->blobs_dir));
+  ::utimensat(AT_FDCWD, target.c_str(), nullptr, 0);  // created_at = commit time
+  return DiscardIngest(absl::OkStatus());
+}
+
+absl::Status LocalWriter::Commit(int64_t size, const Digest& expected) {
+  BERTH_RETURN_IF_ERROR(CheckOpen());
+  absl::Status st = CommitLocked(size, expected);
+  Release();
+  return st;
+}
+
+absl::Status LocalWriter::Close() {
+  if (closed_) return absl::OkStatus();
+  absl::Status st = Checkpoint();
+  if (st.ok()) {
+    st = ingest::WriteTimeFile(absl::StrCat(s_.dir, "/", ingest::kUpdatedAtFile), absl::Now());
+  }
+  Release();
+  return Annotate(st, absl::StrCat("close ingest ", s_.ref));
+}
+
+void LocalWriter::CrashForTest() { Release(); }
+
+void LocalWriter::Release() {
+  if (closed_) return;
+  closed_ = true;
+  if (s_.fd >= 0) ::close(s_.fd);
+  s_.fd = -1;
+  ingest::Unlock(s_.dir);
+}
+
+}  // namespace berth::content

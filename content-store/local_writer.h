@@ -1,0 +1,54 @@
+// Internal to the local store: the Writer of one ingest. See local_store.h for the guarantees.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "content-store/content_store.h"
+#include "content-store/local_store.h"
+#include "content-store/resumable_sha256.h"
+
+namespace berth::content {
+
+class LocalWriter final : public Writer {
+ public:
+  struct State {
+    std::string ref;
+    std::string dir;  // the ingest directory, also the lock key
+    int fd = -1;      // data, O_RDWR, owned
+    int64_t offset = 0;
+    int64_t total = 0;
+    Digest expected;
+    absl::Time started_at;
+    ResumableSha256 hasher;  // covers exactly [0, offset)
+  };
+  // Takes ownership of state.fd and of the ref lock (already held).
+  LocalWriter(std::shared_ptr<LocalStore::Shared> shared, State state);
+  ~LocalWriter() override;
+
+  absl::Status Write(int64_t offset, absl::string_view data) override;
+  absl::Status Truncate(int64_t size) override;
+  int64_t Offset() const override { return s_.offset; }
+  Digest CurrentDigest() const override { return s_.hasher.Current(); }
+  absl::StatusOr<IngestStatus> Status() const override;
+  absl::Status Commit(int64_t size, const Digest& expected) override;
+  absl::Status Close() override;
+
+  // Simulates the process dying: drops the fd and the lock without checkpointing or syncing.
+  void CrashForTest();
+
+ private:
+  absl::Status CheckOpen() const;
+  absl::Status Checkpoint();
+  absl::Status CommitLocked(int64_t size, const Digest& expected);
+  // Removes the ingest directory after a failed commit; keeps `why` as the returned error.
+  absl::Status DiscardIngest(absl::Status why);
+  void Release();  // closes the fd and unlocks the ref
+
+  std::shared_ptr<LocalStore::Shared> shared_;
+  State s_;
+  int64_t last_checkpoint_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace berth::content

@@ -9,7 +9,8 @@ streaming. ttrpc is checked against the struct tags of ttrpc's Go types. Optiona
 checked against an upstream api.proto given with --cri-upstream.
 
 Usage: /usr/bin/python3 proto/tools/check_compat.py [--cri-upstream PATH]
-Exit status 0 when every difference is one of the documented ALLOWED ones.
+Exit status 0 when every difference is one of the documented ALLOWED ones, 1 on a mismatch,
+77 (ctest's skip) when the Debian reference packages are not installed.
 """
 import argparse, os, re, subprocess, sys, tempfile
 from google.protobuf import descriptor_pb2
@@ -177,6 +178,9 @@ def main():
     args = ap.parse_args()
     global OURS
     OURS = args.ours or OURS
+    if not os.path.isdir(CTRD + '/api'):
+        print('SKIP: upstream references not installed (golang-github-containerd-containerd-dev)')
+        return 77
     problems, allowed = [], []
     up_files = [u for u, _ in PAIRS]
     up_fds = descriptor_set(UPSTREAM_INCLUDES, up_files)

@@ -24,6 +24,10 @@ struct LocalStoreOptions {
   // Bytes written between two hash-state checkpoints. Smaller = less re-hashing after a crash,
   // more fdatasyncs while ingesting.
   int64_t checkpoint_interval = int64_t{64} << 20;
+  // Sync + save checkpoints on a helper thread so ingest never waits for the disk; a boundary
+  // reached while the previous checkpoint is still being written is taken at a later write.
+  // false: checkpoint synchronously at every boundary (deterministic, for tests).
+  bool background_checkpoints = true;
 };
 
 class LocalStore final : public ContentStore {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "content-store/ingest.h"
@@ -85,7 +86,7 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
   s_.offset += static_cast<int64_t>(written);
   BERTH_RETURN_IF_ERROR(Annotate(st, absl::StrCat("ref ", s_.ref)));
   if (s_.offset - last_checkpoint_ >= shared_->options.checkpoint_interval) {
-    BERTH_RETURN_IF_ERROR(Checkpoint());
+    BERTH_RETURN_IF_ERROR(MaybeStartCheckpoint());
   }
   return absl::OkStatus();
 }
@@ -95,6 +96,8 @@ absl::Status LocalWriter::Truncate(int64_t size) {
   if (size != 0) {
     return absl::InvalidArgumentError(absl::StrCat("truncate to ", size, ": only 0 is supported"));
   }
+  // A checkpoint still being written would resurrect the old hash state after the unlink.
+  BERTH_RETURN_IF_ERROR(JoinCheckpoint());
   // Drop the checkpoint first: a crash in between leaves no state, and resume re-hashes.
   std::string state_path = absl::StrCat(s_.dir, "/", ingest::kHashStateFile);
   if (::unlink(state_path.c_str()) != 0 && errno != ENOENT) {
@@ -107,13 +110,30 @@ absl::Status LocalWriter::Truncate(int64_t size) {
   return absl::OkStatus();
 }
 
-absl::Status LocalWriter::Checkpoint() {
-  // The state must never claim bytes that a power loss could take back.
+absl::Status LocalWriter::WriteCheckpoint(const std::string& state) {
+  // The state must never claim bytes that a power loss could take back: sync data first.
   if (::fdatasync(s_.fd) != 0) return ErrnoStatus(absl::StrCat("sync ingest ", s_.ref));
-  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(absl::StrCat(s_.dir, "/", ingest::kHashStateFile),
-                                            s_.hasher.Serialize()));
+  return fs::WriteFileAtomic(absl::StrCat(s_.dir, "/", ingest::kHashStateFile), state);
+}
+
+absl::Status LocalWriter::MaybeStartCheckpoint() {
+  if (checkpoint_running_.load(std::memory_order_acquire)) return absl::OkStatus();
+  BERTH_RETURN_IF_ERROR(Annotate(JoinCheckpoint(), "checkpoint"));
   last_checkpoint_ = s_.offset;
+  if (!shared_->options.background_checkpoints) return WriteCheckpoint(s_.hasher.Serialize());
+  checkpoint_running_.store(true, std::memory_order_release);
+  // The thread only touches the fd (fdatasync, safe beside our pwrites) and the hashstate file;
+  // everything that closes the fd or rewrites hashstate joins it first.
+  checkpointer_ = std::thread([this, state = s_.hasher.Serialize()] {
+    checkpoint_status_ = WriteCheckpoint(state);
+    checkpoint_running_.store(false, std::memory_order_release);
+  });
   return absl::OkStatus();
+}
+
+absl::Status LocalWriter::JoinCheckpoint() {
+  if (checkpointer_.joinable()) checkpointer_.join();
+  return std::exchange(checkpoint_status_, absl::OkStatus());
 }
 
 absl::StatusOr<IngestStatus> LocalWriter::Status() const {
@@ -164,6 +184,7 @@ absl::Status LocalWriter::CommitLocked(int64_t size, const Digest& expected_arg)
 
 absl::Status LocalWriter::Commit(int64_t size, const Digest& expected) {
   BERTH_RETURN_IF_ERROR(CheckOpen());
+  (void)JoinCheckpoint();  // only an optimisation for resuming, irrelevant once committed
   absl::Status st = CommitLocked(size, expected);
   Release();
   return st;
@@ -171,7 +192,8 @@ absl::Status LocalWriter::Commit(int64_t size, const Digest& expected) {
 
 absl::Status LocalWriter::Close() {
   if (closed_) return absl::OkStatus();
-  absl::Status st = Checkpoint();
+  absl::Status st = JoinCheckpoint();
+  if (st.ok()) st = WriteCheckpoint(s_.hasher.Serialize());
   if (st.ok()) {
     st = ingest::WriteTimeFile(absl::StrCat(s_.dir, "/", ingest::kUpdatedAtFile), absl::Now());
   }
@@ -179,10 +201,14 @@ absl::Status LocalWriter::Close() {
   return Annotate(st, absl::StrCat("close ingest ", s_.ref));
 }
 
-void LocalWriter::CrashForTest() { Release(); }
+void LocalWriter::CrashForTest() {
+  (void)JoinCheckpoint();  // a real crash would also lose a half-written checkpoint: harmless
+  Release();
+}
 
 void LocalWriter::Release() {
   if (closed_) return;
+  (void)JoinCheckpoint();
   closed_ = true;
   if (s_.fd >= 0) ::close(s_.fd);
   s_.fd = -1;

@@ -1,8 +1,10 @@
 // Internal to the local store: the Writer of one ingest. See local_store.h for the guarantees.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "content-store/content_store.h"
 #include "content-store/local_store.h"
@@ -39,7 +41,13 @@ class LocalWriter final : public Writer {
 
  private:
   absl::Status CheckOpen() const;
-  absl::Status Checkpoint();
+  // Saves `state` (covering `offset` bytes) after making data durable. Blocking.
+  absl::Status WriteCheckpoint(const std::string& state);
+  // Starts WriteCheckpoint of the current state on a background thread, unless one is still
+  // running (then the next Write tries again): ingest never waits for the disk mid-stream.
+  absl::Status MaybeStartCheckpoint();
+  // Waits for a background checkpoint and returns its result.
+  absl::Status JoinCheckpoint();
   absl::Status CommitLocked(int64_t size, const Digest& expected);
   // Removes the ingest directory after a failed commit; keeps `why` as the returned error.
   absl::Status DiscardIngest(absl::Status why);
@@ -49,6 +57,9 @@ class LocalWriter final : public Writer {
   State s_;
   int64_t last_checkpoint_ = 0;
   bool closed_ = false;
+  std::thread checkpointer_;
+  std::atomic<bool> checkpoint_running_{false};
+  absl::Status checkpoint_status_;  // written by checkpointer_, read after joining it
 };
 
 }  // namespace berth::content

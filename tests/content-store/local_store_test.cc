@@ -52,8 +52,9 @@ class LocalStoreTest : public ::testing::Test {
   }
   void TearDown() override { (void)fs::RemoveAll(root_); }
 
-  std::unique_ptr<LocalStore> Open(int64_t interval = int64_t{1} << 20) {
-    auto s = LocalStore::Open(root_, {.checkpoint_interval = interval});
+  std::unique_ptr<LocalStore> Open(int64_t interval = int64_t{1} << 20, bool background = false) {
+    auto s = LocalStore::Open(root_, {.checkpoint_interval = interval,
+                                      .background_checkpoints = background});
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? *std::move(s) : nullptr;
   }
@@ -110,6 +111,24 @@ TEST_F(LocalStoreTest, ResumeAfterCrashHashesOnlyTheTail) {
   ASSERT_TRUE(w->Append(absl::string_view(data).substr(written)).ok());
   ASSERT_TRUE(w->Commit(data.size(), d).ok());
   EXPECT_EQ(*fs::ReadFile(store->BlobPath(d)), data);
+}
+
+TEST_F(LocalStoreTest, BackgroundCheckpointsAlsoShortenResume) {
+  constexpr int64_t kMiB = 1 << 20;
+  std::string data = TestData(8 * kMiB, 11);
+  {
+    auto store = Open(kMiB, /*background=*/true);
+    auto w = *store->OpenWriter("bg", 0, Digest());
+    for (int64_t off = 0; off < 8 * kMiB; off += 256 * 1024) {
+      ASSERT_TRUE(w->Append(absl::string_view(data).substr(off, 256 * 1024)).ok());
+    }
+    dynamic_cast<LocalWriter&>(*w).CrashForTest();
+  }
+  auto store = Open(kMiB);
+  auto w = *store->OpenWriter("bg", 0, Digest());
+  // At least the first checkpoint (started at 1 MiB) completed before the crash.
+  EXPECT_LE(store->BytesHashedForTest(), 7 * kMiB);
+  EXPECT_EQ(w->CurrentDigest(), Digest::Sha256Of(data));
 }
 
 TEST_F(LocalStoreTest, ResumeAfterCloseHashesNothing) {

@@ -107,13 +107,14 @@ class ZstdReader {
         input_ = ZSTD_inBuffer{in_.data(), n, 0};
         continue;
       }
-      size_t before = out.pos;
+      size_t out_before = out.pos, in_before = input_.pos;
       size_t rc = ZSTD_decompressStream(dctx_, &out, &input_);
       if (ZSTD_isError(rc)) {
         return absl::DataLossError(absl::StrCat("corrupt zstd stream: ", ZSTD_getErrorName(rc)));
       }
-      last_rc_ = rc;
-      if (input_.pos == input_.size && source_eof_ && out.pos == before) {
+      if (out.pos != out_before || input_.pos != in_before) {
+        last_rc_ = rc;  // 0: a frame ended and is fully flushed
+      } else if (input_.pos == input_.size && source_eof_) {
         if (last_rc_ != 0) return absl::DataLossError("zstd stream is truncated");
         done_ = true;
       }

@@ -228,6 +228,11 @@ TEST_P(ContentStoreConformance, ResumeAfterReopen) {
   ASSERT_OK(w->Write(half, data.substr(half)));
   ASSERT_OK(w->Commit(data.size(), d));
   EXPECT_EQ(ReadAll(*store_, d), data);
+  w.reset();
+  Reopen();  // committed blobs survive too
+  EXPECT_EQ(ValueOrDie(store_->Info(d)).size, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(ReadAll(*store_, d), data);
+  EXPECT_TRUE(ValueOrDie(store_->ListStatuses()).empty());
 }
 
 TEST_P(ContentStoreConformance, ResumeAfterWriterClose) {

@@ -53,11 +53,15 @@ size_t MaxMountDataLength();
 
 // Mounts `m` at `target` (m.target, when set, is joined under `target`). Binds with "ro" are
 // remounted read-only (a bind ignores MS_RDONLY on the first call); propagation flags are
-// applied with a second call. Overlay data that does not fit a page is compacted
-// (CompactLowerdirs) and mounted from a forked child that chdir()s into the common parent, so
-// the daemon's working directory is never changed (chdir is per process, not per thread).
-// Errors: InvalidArgument (empty type, data too long even compacted), NotFound (missing
-// source/target), PermissionDenied, others from errno.
+// applied with a second call.
+// Long overlays: mount(2) takes at most one page of data. Like containerd, an overlay whose
+// data does not fit is compacted (CompactLowerdirs) and mounted from a forked child that
+// chdir()s into the lowerdirs' common parent — a child, because chdir is per process and the
+// daemon's other threads must not see it move. If even the relative list is too long, the new
+// mount API is used (fsopen/fsconfig with one "lowerdir+" per layer, Linux >= 6.5), which
+// has no total limit. Plain mount(2) stays the first choice: it works on every kernel.
+// Errors: InvalidArgument (empty type, non-overlay data longer than a page), NotFound
+// (missing source/target), PermissionDenied, others from errno.
 absl::Status MountOne(const Mount& m, const std::string& target);
 
 // Mounts every entry in order. On failure the ones already mounted are unmounted again (in

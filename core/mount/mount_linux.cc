@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,53 @@ absl::Status MountInChild(const std::string& dir, const std::string& source,
   return absl::OkStatus();
 }
 
+// Last resort for an overlay whose lowerdir list does not fit a page even when made relative:
+// the new mount API takes each lower layer as its own "lowerdir+" parameter (Linux >= 6.5), so
+// there is no total limit. Older kernels reject "lowerdir+" and the error is returned.
+absl::Status MountOverlayWithFsconfig(const std::vector<std::string>& data,
+                                      unsigned long flags, const std::string& target) {
+  int fsfd = ::fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fsfd < 0) return ErrnoStatus("fsopen overlay");
+  auto fail = [&](absl::string_view what) {
+    absl::Status st = ErrnoStatus(absl::StrCat("mount overlay on ", target, ": ", what));
+    ::close(fsfd);
+    return st;
+  };
+  for (const auto& opt : data) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(opt, absl::MaxSplits('=', 1));
+    const bool has_value = opt.find('=') != std::string::npos;
+    if (kv.first == "lowerdir") {
+      for (const auto& dir : absl::StrSplit(kv.second, ':')) {
+        std::string d(dir);
+        if (::fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", d.c_str(), 0) != 0) {
+          return fail(absl::StrCat("lowerdir+ ", d));
+        }
+      }
+    } else if (has_value) {
+      if (::fsconfig(fsfd, FSCONFIG_SET_STRING, kv.first.c_str(), kv.second.c_str(), 0) != 0) {
+        return fail(opt);
+      }
+    } else if (::fsconfig(fsfd, FSCONFIG_SET_FLAG, kv.first.c_str(), nullptr, 0) != 0) {
+      return fail(opt);
+    }
+  }
+  if (::fsconfig(fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return fail("create");
+  unsigned int attrs = 0;
+  if (flags & MS_RDONLY) attrs |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) attrs |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) attrs |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) attrs |= MOUNT_ATTR_NOEXEC;
+  if (flags & MS_NOATIME) attrs |= MOUNT_ATTR_NOATIME;
+  int mfd = ::fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+  if (mfd < 0) return fail("fsmount");
+  ::close(fsfd);
+  int rc = ::move_mount(mfd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+  int err = errno;
+  ::close(mfd);
+  if (rc != 0) return ErrnoStatus(err, absl::StrCat("move overlay mount to ", target));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string ParsedOptions::DataString() const { return absl::StrJoin(data, ","); }
@@ -168,16 +216,17 @@ absl::Status MountOne(const Mount& m, const std::string& target) {
   std::string data = parsed.DataString();
   std::string chdir_to;
   if (data.size() > MaxMountDataLength()) {
-    if (m.type == "overlay") {
-      CompactedData compact = CompactLowerdirs(data);
-      chdir_to = compact.chdir;
-      data = compact.data;
-    }
-    if (chdir_to.empty() || data.size() > MaxMountDataLength()) {
+    if (m.type != "overlay") {
       return absl::InvalidArgumentError(absl::StrCat("mount ", m.type, " on ", dest,
-                                                     ": options too long (", data.size(),
-                                                     " bytes, page limit)"));
+                                                     ": options longer than a page (",
+                                                     data.size(), " bytes)"));
     }
+    CompactedData compact = CompactLowerdirs(data);
+    if (compact.chdir.empty() || compact.data.size() > MaxMountDataLength()) {
+      return MountOverlayWithFsconfig(parsed.data, parsed.flags, dest);
+    }
+    chdir_to = compact.chdir;
+    data = compact.data;
   }
   // A bind mount ignores every flag but MS_REC on the first call; read-only and the other
   // per-mount flags need a remount (mount(8) does the same).

@@ -131,6 +131,30 @@ TEST_F(MountIntegration, OverlayWithLowerdirsLongerThanAPage) {
   EXPECT_TRUE(UnmountAll(t).ok());
 }
 
+TEST_F(MountIntegration, OverlayTooLongEvenWhenRelativeUsesFsconfig) {
+  // 120 layers whose relative paths alone exceed a page: only "lowerdir+" can mount this.
+  std::string base = Mkdir("s");
+  std::string lower;
+  const std::string long_name(40, 'n');
+  for (int i = 1; i <= 120; ++i) {
+    std::string d = base + "/" + std::to_string(i) + "/" + long_name + "/fs";
+    stdfs::create_directories(d);
+    WriteFile(d + "/layer" + std::to_string(i), std::to_string(i));
+    lower = d + (lower.empty() ? "" : ":" + lower);
+  }
+  Mount m{.type = "overlay", .source = "overlay", .options = {"ro", "lowerdir=" + lower}};
+  ASSERT_GT(CompactLowerdirs(ParseOptions(m.options).DataString()).data.size(),
+            MaxMountDataLength());
+  std::string t = Mkdir("t");
+  absl::Status st = MountAll({m}, t);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_EQ(Slurp(t + "/layer1"), "1");
+  EXPECT_EQ(Slurp(t + "/layer120"), "120");
+  std::ofstream out(t + "/new");
+  EXPECT_FALSE(out.is_open());  // "ro" became MOUNT_ATTR_RDONLY
+  EXPECT_TRUE(UnmountAll(t).ok());
+}
+
 TEST_F(MountIntegration, MountAllRollsBackOnFailure) {
   std::string src = Mkdir("src"), t = Mkdir("t");
   absl::Status st = MountAll({{.type = "tmpfs", .source = "tmpfs"},

@@ -1,0 +1,207 @@
+// Start, State, Kill, Delete, Pause/Resume, Ps, Update, Stats.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+#include "executor/executor.h"
+#include "executor/hooks.h"
+#include "nlohmann/json.hpp"
+
+namespace berth::executor {
+namespace {
+
+// Waits until `pid` (started at `start`) is gone or a zombie. false on timeout.
+bool WaitGone(pid_t pid, uint64_t start, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 5) {
+    uint64_t now = ProcessStartTime(pid);
+    if (now == 0 || now != start) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+void KillCgroup(CgroupManager& cg, int signal) {
+  auto frozen = cg.Frozen();
+  if (auto pids = cg.Pids(); pids.ok()) {
+    for (pid_t p : *pids) kill(p, signal);
+  }
+  // A frozen task only dies once thawed.
+  if (frozen.ok() && *frozen) (void)cg.Freeze(false);
+}
+
+std::vector<Hook> PoststopHooks(const std::string& bundle) {
+  auto spec = LoadSpec(bundle);
+  return spec.ok() ? spec->hooks.poststop : std::vector<Hook>{};
+}
+
+}  // namespace
+
+std::string StateToJson(const ContainerState& s, bool pretty) {
+  nlohmann::json j = {{"ociVersion", s.oci_version}, {"id", s.id},       {"pid", s.pid},
+                      {"status", s.status},          {"bundle", s.bundle}, {"rootfs", s.rootfs},
+                      {"created", s.created},        {"owner", s.owner}};
+  j["annotations"] = s.annotations;
+  return pretty ? j.dump(2) : j.dump();
+}
+
+absl::StatusOr<ContainerState> Executor::StateOf(const StoredState& s) {
+  ContainerState cs;
+  cs.id = s.id;
+  cs.pid = s.pid;
+  cs.bundle = s.bundle;
+  cs.rootfs = s.rootfs;
+  cs.created = s.created;
+  cs.annotations = s.annotations;
+  uint64_t start = ProcessStartTime(s.pid);
+  struct stat st;
+  if (start == 0 || start != s.start_time) {
+    cs.status = "stopped";
+    cs.pid = 0;
+  } else if (auto frozen = LoadCgroupManager(s.cgroup_paths)->Frozen(); frozen.ok() && *frozen) {
+    cs.status = "paused";
+  } else if (stat(store_.FifoPath(s.id).c_str(), &st) == 0) {
+    cs.status = "created";
+  } else {
+    cs.status = "running";
+  }
+  return cs;
+}
+
+absl::StatusOr<ContainerState> Executor::State(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  return StateOf(s);
+}
+
+absl::StatusOr<std::vector<ContainerState>> Executor::List() {
+  BERTH_ASSIGN_OR_RETURN(auto ids, store_.List());
+  std::vector<ContainerState> out;
+  for (const auto& id : ids) {
+    auto s = State(id);
+    if (s.ok()) out.push_back(*std::move(s));
+  }
+  return out;
+}
+
+absl::Status Executor::Start(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+  if (cs.status != "created") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot start container ", id, " in status ", cs.status));
+  }
+  std::string fifo = store_.FifoPath(id);
+  // Non-blocking open succeeds without a writer; the init's blocking open(O_WRONLY) then
+  // completes and it writes one byte. Poll so a dead init cannot hang us.
+  int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open exec fifo " + fifo);
+  absl::Status result = absl::OkStatus();
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    int r = poll(&pfd, 1, 50);
+    if (r > 0) {
+      char c;
+      if (read(fd, &c, 1) == 1) break;
+    }
+    if (ProcessStartTime(s.pid) != s.start_time) {
+      result = absl::FailedPreconditionError("container init exited before start");
+      break;
+    }
+  }
+  close(fd);
+  unlink(fifo.c_str());
+  BERTH_RETURN_IF_ERROR(result);
+  if (auto spec = LoadSpec(s.bundle); spec.ok() && !spec->hooks.poststart.empty()) {
+    cs.status = "running";
+    // Poststart failures are warnings in the spec; the container keeps running.
+    (void)RunHooks(spec->hooks.poststart, StateToJson(cs, false), "poststart");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Executor::Kill(const std::string& id, int signal, bool all) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+  if (all) {
+    KillCgroup(*LoadCgroupManager(s.cgroup_paths), signal);
+    return absl::OkStatus();
+  }
+  if (cs.status == "stopped") return absl::FailedPreconditionError("container not running");
+  if (kill(s.pid, signal) != 0) return ErrnoStatus(absl::StrCat("kill ", s.pid));
+  return absl::OkStatus();
+}
+
+absl::Status Executor::Destroy(const StoredState& s) {
+  auto cg = LoadCgroupManager(s.cgroup_paths);
+  absl::Status st = cg->Destroy();
+  if (!st.ok()) {
+    KillCgroup(*cg, SIGKILL);
+    st = cg->Destroy();
+  }
+  if (!st.ok() && !absl::IsNotFound(st)) return Annotate(st, "remove cgroup");
+  ContainerState cs;
+  cs.id = s.id;
+  cs.status = "stopped";
+  cs.bundle = s.bundle;
+  cs.annotations = s.annotations;
+  (void)RunHooks(PoststopHooks(s.bundle), StateToJson(cs, false), "poststop");
+  return store_.Remove(s.id);
+}
+
+absl::Status Executor::Delete(const std::string& id, bool force) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+  if (cs.status == "running" || cs.status == "paused") {
+    if (!force) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot delete container ", id, " that is not stopped: ", cs.status));
+    }
+    KillCgroup(*LoadCgroupManager(s.cgroup_paths), SIGKILL);
+    kill(s.pid, SIGKILL);
+  } else if (cs.status == "created") {
+    kill(s.pid, SIGKILL);
+  }
+  if (cs.status != "stopped" && !WaitGone(s.pid, s.start_time, 10000)) {
+    return absl::DeadlineExceededError(absl::StrCat("container ", id, " init did not die"));
+  }
+  return Destroy(s);
+}
+
+absl::Status Executor::Pause(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+  if (cs.status != "running" && cs.status != "created") {
+    return absl::FailedPreconditionError("container not running: " + cs.status);
+  }
+  return LoadCgroupManager(s.cgroup_paths)->Freeze(true);
+}
+
+absl::Status Executor::Resume(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+  if (cs.status != "paused") return absl::FailedPreconditionError("container not paused");
+  return LoadCgroupManager(s.cgroup_paths)->Freeze(false);
+}
+
+absl::StatusOr<std::vector<pid_t>> Executor::Ps(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  return LoadCgroupManager(s.cgroup_paths)->Pids();
+}
+
+absl::Status Executor::Update(const std::string& id, const Resources& resources) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  return LoadCgroupManager(s.cgroup_paths)->Set(resources);
+}
+
+absl::StatusOr<CgroupStats> Executor::Stats(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+  return LoadCgroupManager(s.cgroup_paths)->Stats();
+}
+
+}  // namespace berth::executor

@@ -122,6 +122,34 @@ TEST_F(OverlayTest, DiffOfUpperAppliedToPlainCopyEqualsMergedView) {
   EXPECT_EQ(testing::Xattr(copy + "/tool", "security.capability"), CapNetBind());
 }
 
+TEST(OverlayParentsTest, ImplicitParentsInheritFromLowers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (chown)";
+  TempDir tmp;
+  std::string lower = tmp.Sub("lower"), upper = tmp.Sub("upper"), bare = tmp.Sub("bare");
+  std::string base = TarBuilder()
+                         .Dir("deep", {.mode = 0711, .uid = 5, .mtime = 1111})
+                         .Dir("deep/er", {.mode = 0700, .uid = 1234, .gid = 99, .mtime = 2222})
+                         .Finish();
+  ASSERT_TRUE(Apply(StringReader(base), "", lower, {}).ok());
+  std::string layer = TarBuilder().File("deep/er/file", "x").Finish();
+  ApplyOptions opts;
+  opts.mode = Mode::kOverlayUpper;
+  opts.parents = {tmp.path() + "/missing-is-fine-only-if-exists"};
+  EXPECT_TRUE(absl::IsNotFound(Apply(StringReader(layer), "", upper, opts).status()));
+  opts.parents = {lower};
+  auto r = Apply(StringReader(layer), "", upper, opts);
+  ASSERT_TRUE(r.ok()) << r.status();
+  struct stat st = Lstat(upper + "/deep/er");
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 99u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 2222);
+  EXPECT_EQ(Lstat(upper + "/deep").st_mode & 07777, 0711u);
+  opts.parents.clear();
+  ASSERT_TRUE(Apply(StringReader(layer), "", bare, opts).ok());
+  EXPECT_EQ(Lstat(bare + "/deep/er").st_mode & 07777, 0755u) << "no lowers: defaults";
+}
+
 TEST(DeviceNodesTest, CharAndBlockDevicesAndFifos) {
   if (::geteuid() != 0) GTEST_SKIP() << "mknod needs root";
   TempDir tmp;

@@ -21,6 +21,9 @@ class Applier {
   // `root_fd` must stay open for the Applier's lifetime.
   Applier(int root_fd, const ApplyOptions& options);
 
+  // Opens options.parents. NotFound when one is missing.
+  absl::Status Init();
+
   // Applies the entry that libarchive just read (data is read from `a` for regular files).
   // Errors name the entry.
   absl::Status ApplyEntry(struct archive* a, struct archive_entry* entry);
@@ -52,6 +55,8 @@ class Applier {
 
   // Parent directories are resolved once per run of entries that share them.
   absl::StatusOr<int> Parent(const std::string& parent, bool create);
+  // A directory created implicitly: copy attributes from the first lower that has it.
+  absl::Status InheritFromLowers(int parent_fd, const std::string& name, const std::string& rel);
   void InvalidateParentCache();
 
   // Removes whatever (pfd, base) holds unless both it and the entry are directories.
@@ -68,6 +73,7 @@ class Applier {
   Fd cached_parent_fd_;
   std::unordered_set<std::string> unpacked_;
   std::vector<DeferredDir> deferred_dirs_;
+  std::vector<Fd> lower_fds_;
 };
 
 }  // namespace berth::diff::internal

@@ -60,6 +60,33 @@ Applier::Applier(int root_fd, const ApplyOptions& options)
   chown_ = options.chown.value_or(is_root_);
 }
 
+absl::Status Applier::Init() {
+  for (const std::string& dir : options_.parents) {
+    Fd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus(absl::StrCat("open lower directory ", dir));
+    lower_fds_.push_back(std::move(fd));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::InheritFromLowers(int parent_fd, const std::string& name,
+                                        const std::string& rel) {
+  for (const Fd& lower : lower_fds_) {
+    absl::StatusOr<Fd> dir = OpenDirBeneath(lower.get(), rel, /*create=*/false);
+    if (!dir.ok()) continue;  // absent (or not a directory) in this lower
+    struct stat st;
+    if (::fstatat(dir->get(), "", &st, AT_EMPTY_PATH) != 0) return ErrnoStatus("stat lower");
+    if (chown_ && ::fchownat(parent_fd, name.c_str(), st.st_uid, st.st_gid,
+                             AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoStatus(absl::StrCat("chown implicit directory ", rel));
+    }
+    DeferredDir d{rel, static_cast<mode_t>(st.st_mode & 07777), {st.st_atim, st.st_mtim}};
+    deferred_dirs_.push_back(std::move(d));
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
 void Applier::InvalidateParentCache() {
   cached_parent_fd_.Reset();
   cached_parent_.clear();
@@ -68,7 +95,13 @@ void Applier::InvalidateParentCache() {
 absl::StatusOr<int> Applier::Parent(const std::string& parent, bool create) {
   if (parent.empty()) return root_fd_;
   if (cached_parent_fd_.valid() && cached_parent_ == parent) return cached_parent_fd_.get();
-  BERTH_ASSIGN_OR_RETURN(Fd fd, OpenDirBeneath(root_fd_, parent, create));
+  OnCreateDir on_create;
+  if (!lower_fds_.empty()) {
+    on_create = [this](int parent_fd, const std::string& name, const std::string& rel) {
+      return InheritFromLowers(parent_fd, name, rel);
+    };
+  }
+  BERTH_ASSIGN_OR_RETURN(Fd fd, OpenDirBeneath(root_fd_, parent, create, on_create));
   cached_parent_fd_ = std::move(fd);
   cached_parent_ = parent;
   return cached_parent_fd_.get();

@@ -111,6 +111,7 @@ absl::StatusOr<ApplyResult> Apply(const Reader& reader, absl::string_view media_
   };
   BERTH_ASSIGN_OR_RETURN(p.tar, NewDecompressingReader(std::move(counted), media_type));
   Applier applier(root.get(), options);
+  BERTH_RETURN_IF_ERROR(applier.Init());
   BERTH_RETURN_IF_ERROR(Annotate(ExtractAll(p, applier), absl::StrCat("apply layer")));
 
   ApplyResult result;

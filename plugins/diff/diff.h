@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,6 +50,12 @@ struct ApplyOptions {
   // Owners are applied (lchown, numeric ids) only when this is true; nullopt = when running as
   // root. Without it, files belong to the caller.
   std::optional<bool> chown;
+  // kOverlayUpper: the lower directories of the snapshot, uppermost first. A parent directory
+  // that the layer does not list and the upper lacks is created with the owner, mode and times
+  // of the first lower that has it (as containerd's mkparent), so it does not mask the lower's
+  // attributes in the merged view. Without it such directories are 0755 root:root. Lowers are
+  // only read, beneath their root, never following symlinks.
+  std::vector<std::string> parents;
   // trusted.* xattrs from the tar are dropped unless this is set; trusted.overlay.* are always
   // dropped (they would steer overlayfs: redirect, metacopy, opaque outside whiteout rules).
   bool allow_trusted_xattrs = false;

@@ -6,6 +6,7 @@
 // kernel has no openat2).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -49,10 +50,15 @@ absl::StatusOr<std::string> CleanEntryPath(absl::string_view name);
 // Splits a cleaned path into (parent, base): "a/b/c" -> ("a/b", "c"), "c" -> ("", "c").
 std::pair<std::string, std::string> SplitPath(const std::string& clean);
 
+// Called for each directory OpenDirBeneath creates: its parent fd, its name, its cleaned path.
+using OnCreateDir =
+    std::function<absl::Status(int parent_fd, const std::string& name, const std::string& rel)>;
+
 // Opens directory `rel` (cleaned, "" = the root itself) beneath `root_fd` as an O_PATH fd.
-// With `create`, missing components are created (mode 0755). A component that is a symlink or
-// not a directory -> InvalidArgument; missing without `create` -> NotFound.
-absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool create);
+// With `create`, missing components are created (mode 0755, then `on_create`). A component
+// that is a symlink or not a directory -> InvalidArgument; missing without `create` -> NotFound.
+absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool create,
+                                  const OnCreateDir& on_create = nullptr);
 
 // Opens an O_PATH directory fd for reading (getdents, fsetxattr, fchmod).
 absl::StatusOr<Fd> ReopenDir(int dir_fd);

@@ -37,7 +37,8 @@ absl::Status ResolveError(int err, const std::string& rel) {
 }
 
 // One component at a time, O_NOFOLLOW: a symlink component fails with ENOTDIR/ELOOP.
-absl::StatusOr<Fd> WalkBeneath(int root_fd, const std::string& rel, bool create) {
+absl::StatusOr<Fd> WalkBeneath(int root_fd, const std::string& rel, bool create,
+                               const OnCreateDir& on_create) {
   Fd cur(::openat(root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!cur.valid()) return ErrnoStatus("open root");
   if (rel.empty()) return cur;
@@ -47,7 +48,9 @@ absl::StatusOr<Fd> WalkBeneath(int root_fd, const std::string& rel, bool create)
     walked = JoinPath(walked, name);
     int fd = ::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(cur.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (::mkdirat(cur.get(), name.c_str(), 0755) == 0) {
+        if (on_create) BERTH_RETURN_IF_ERROR(on_create(cur.get(), name, walked));
+      } else if (errno != EEXIST) {
         return ErrnoStatus(absl::StrCat("mkdir \"", walked, "\""));
       }
       fd = ::openat(cur.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -91,7 +94,8 @@ std::string JoinPath(const std::string& parent, const std::string& name) {
   return absl::StrCat(parent, "/", name);
 }
 
-absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool create) {
+absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool create,
+                                  const OnCreateDir& on_create) {
   if (!rel.empty() && !g_openat2_unavailable) {
     struct open_how how = {};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
@@ -107,7 +111,7 @@ absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool crea
       return ResolveError(err, rel);
     }
   }
-  return WalkBeneath(root_fd, rel, create);
+  return WalkBeneath(root_fd, rel, create, on_create);
 }
 
 absl::StatusOr<Fd> ReopenDir(int dir_fd) {

@@ -18,19 +18,8 @@
 namespace berth::content {
 namespace {
 
-absl::Status PwriteAll(int fd, absl::string_view data, int64_t offset, size_t* written) {
-  *written = 0;
-  while (*written < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + *written, data.size() - *written,
-                         static_cast<off_t>(offset + *written));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write ingest data");
-    }
-    *written += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
+// Below this a write is hashed inline: handing it to the worker costs more than it saves.
+constexpr size_t kParallelWriteMin = 64 * 1024;
 
 // rename(2) that fails with EEXIST instead of replacing, so two writers committing the same
 // digest cannot both "win": exactly one rename publishes the blob, the other gets AlreadyExists.
@@ -79,9 +68,7 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
                      " exceeds expected total ", s_.total));
   }
   size_t written = 0;
-  absl::Status st = PwriteAll(s_.fd, data, s_.offset, &written);
-  // Hash exactly what reached the file so hash state and data never disagree.
-  s_.hasher.Update(data.substr(0, written));
+  absl::Status st = WriteAndHash(data, &written);
   shared_->bytes_hashed.fetch_add(static_cast<int64_t>(written), std::memory_order_relaxed);
   s_.offset += static_cast<int64_t>(written);
   BERTH_RETURN_IF_ERROR(Annotate(st, absl::StrCat("ref ", s_.ref)));
@@ -89,6 +76,26 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
     BERTH_RETURN_IF_ERROR(MaybeStartCheckpoint());
   }
   return absl::OkStatus();
+}
+
+absl::Status LocalWriter::WriteAndHash(absl::string_view data, size_t* written) {
+  if (data.size() < kParallelWriteMin) {
+    absl::Status st = PwriteAll(s_.fd, data, s_.offset, written);
+    s_.hasher.Update(data.substr(0, *written));
+    return st;
+  }
+  // Copy into the page cache on the worker while hashing here. If the write falls short, roll
+  // the hash back and re-hash what did reach the file: hash state and data never disagree.
+  if (pwriter_ == nullptr) pwriter_ = std::make_unique<PwriteWorker>();
+  ResumableSha256 before = s_.hasher;
+  pwriter_->Start(s_.fd, data, s_.offset);
+  s_.hasher.Update(data);
+  absl::Status st = pwriter_->Wait(written);
+  if (*written != data.size()) {
+    s_.hasher = std::move(before);
+    s_.hasher.Update(data.substr(0, *written));
+  }
+  return st;
 }
 
 absl::Status LocalWriter::Truncate(int64_t size) {

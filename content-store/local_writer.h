@@ -8,6 +8,7 @@
 
 #include "content-store/content_store.h"
 #include "content-store/local_store.h"
+#include "content-store/pwrite_worker.h"
 #include "content-store/resumable_sha256.h"
 
 namespace berth::content {
@@ -41,6 +42,9 @@ class LocalWriter final : public Writer {
 
  private:
   absl::Status CheckOpen() const;
+  // Writes data at the current offset and hashes it; `*written` bytes reached the file and the
+  // hash covers exactly those.
+  absl::Status WriteAndHash(absl::string_view data, size_t* written);
   // Saves `state` (covering `offset` bytes) after making data durable. Blocking.
   absl::Status WriteCheckpoint(const std::string& state);
   // Starts WriteCheckpoint of the current state on a background thread, unless one is still
@@ -57,6 +61,7 @@ class LocalWriter final : public Writer {
   State s_;
   int64_t last_checkpoint_ = 0;
   bool closed_ = false;
+  std::unique_ptr<PwriteWorker> pwriter_;  // started at the first large write
   std::thread checkpointer_;
   std::atomic<bool> checkpoint_running_{false};
   absl::Status checkpoint_status_;  // written by checkpointer_, read after joining it

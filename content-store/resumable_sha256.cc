@@ -30,6 +30,12 @@ ResumableSha256::ResumableSha256() : ctx_(std::make_unique<Ctx>()) { SHA256_Init
 ResumableSha256::~ResumableSha256() = default;
 ResumableSha256::ResumableSha256(ResumableSha256&&) noexcept = default;
 ResumableSha256& ResumableSha256::operator=(ResumableSha256&&) noexcept = default;
+ResumableSha256::ResumableSha256(const ResumableSha256& other)
+    : ctx_(std::make_unique<Ctx>(*other.ctx_)) {}
+ResumableSha256& ResumableSha256::operator=(const ResumableSha256& other) {
+  if (this != &other) ctx_ = std::make_unique<Ctx>(*other.ctx_);
+  return *this;
+}
 
 void ResumableSha256::Update(absl::string_view data) {
   if (!data.empty()) SHA256_Update(&ctx_->sha, data.data(), data.size());

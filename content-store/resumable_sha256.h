@@ -23,6 +23,9 @@ class ResumableSha256 {
   ~ResumableSha256();
   ResumableSha256(ResumableSha256&&) noexcept;
   ResumableSha256& operator=(ResumableSha256&&) noexcept;
+  // Copies are cheap (the state is ~112 bytes): snapshots to roll back to.
+  ResumableSha256(const ResumableSha256& other);
+  ResumableSha256& operator=(const ResumableSha256& other);
 
   void Update(absl::string_view data);
   // Digest of the bytes so far; hashing may continue afterwards.

@@ -2,10 +2,12 @@
 // Not a test (no timed assertions): run by hand, numbers go into content-store/README.md.
 //
 //   content_ingest_bench [--size-mib N] [--chunk-kib N] [--dir DIR] [--checkpoint-mib N]
+//                        [--reps N]
 //
-// It writes a file of N MiB of pseudo-random bytes into DIR, warms the page cache, times
-// `sha256sum FILE`, then times reading the same file in chunks into a LocalStore writer
-// (write + hash + checkpoints) and the Commit (fsync + verify + rename) separately.
+// It writes a file of N MiB of pseudo-random bytes into DIR, warms the page cache, then
+// alternates, `reps` times: `sha256sum FILE`, and reading the same file in chunks into a
+// LocalStore writer (write + hash + checkpoints) then Commit (fsync + verify + rename).
+// The build machines are shared, so it prints every run and the best of each.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -58,7 +60,7 @@ std::string Sha256Sum(const std::string& path, double* secs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t size_mib = 1024, chunk_kib = 1024, checkpoint_mib = 64;
+  int64_t size_mib = 1024, chunk_kib = 1024, checkpoint_mib = 64, reps = 3;
   std::string dir = "/var/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     else if (flag == "--chunk-kib") chunk_kib = std::atoll(argv[i + 1]);
     else if (flag == "--checkpoint-mib") checkpoint_mib = std::atoll(argv[i + 1]);
     else if (flag == "--dir") dir = argv[i + 1];
+    else if (flag == "--reps") reps = std::atoll(argv[i + 1]);
     else { std::fprintf(stderr, "unknown flag %s\n", argv[i]); return 2; }
   }
   const int64_t size = size_mib << 20;
@@ -74,42 +77,48 @@ int main(int argc, char** argv) {
   std::string src = work + "/source";
   if (!MakeFile(src, size)) { std::perror("make source"); return 1; }
 
-  double warm = 0, sum_secs = 0;
-  Sha256Sum(src, &warm);  // warm the page cache for both contenders
-  std::string hex = Sha256Sum(src, &sum_secs);
-
-  auto store = berth::content::LocalStore::Open(work + "/store",
-                                                {.checkpoint_interval = checkpoint_mib << 20});
-  if (!store.ok()) { std::fprintf(stderr, "%s\n", store.status().ToString().c_str()); return 1; }
+  double warm = 0;
+  std::string hex = Sha256Sum(src, &warm);  // warms the page cache for both contenders
   auto expected = berth::content::Digest::Parse("sha256:" + hex);
   if (!expected.ok()) { std::fprintf(stderr, "sha256sum failed\n"); return 1; }
-
-  auto t0 = Clock::now();
-  auto w = (*store)->OpenWriter("bench", size, *expected);
-  if (!w.ok()) return 1;
-  std::string buf(static_cast<size_t>(chunk_kib) << 10, '\0');
-  int fd = ::open(src.c_str(), O_RDONLY);
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n <= 0) break;
-    absl::Status st = (*w)->Append(absl::string_view(buf.data(), static_cast<size_t>(n)));
-    if (!st.ok()) { std::fprintf(stderr, "%s\n", st.ToString().c_str()); return 1; }
-  }
-  ::close(fd);
-  auto t1 = Clock::now();
-  absl::Status st = (*w)->Commit(size, *expected);
-  auto t2 = Clock::now();
-  if (!st.ok()) { std::fprintf(stderr, "commit: %s\n", st.ToString().c_str()); return 1; }
-
-  const double mib = static_cast<double>(size_mib);
-  const double ingest = Seconds(t0, t1), total = Seconds(t0, t2);
   std::printf("size %lld MiB, chunk %lld KiB, checkpoint every %lld MiB, dir %s\n",
               (long long)size_mib, (long long)chunk_kib, (long long)checkpoint_mib, dir.c_str());
-  std::printf("sha256sum                 %7.3f s  %8.1f MiB/s\n", sum_secs, mib / sum_secs);
-  std::printf("ingest (write+hash)       %7.3f s  %8.1f MiB/s  %.2fx sha256sum\n", ingest,
-              mib / ingest, sum_secs / ingest);
-  std::printf("ingest + commit (fsync)   %7.3f s  %8.1f MiB/s  %.2fx sha256sum\n", total,
-              mib / total, sum_secs / total);
+  const double mib = static_cast<double>(size_mib);
+  double best_sum = 1e9, best_ingest = 1e9, best_total = 1e9;
+  std::string buf(static_cast<size_t>(chunk_kib) << 10, '\0');
+  for (int64_t rep = 0; rep < reps; ++rep) {
+    double sum_secs = 0;
+    Sha256Sum(src, &sum_secs);
+    std::string root = absl::StrCat(work, "/store", rep);
+    auto store = berth::content::LocalStore::Open(root, {.checkpoint_interval = checkpoint_mib << 20});
+    if (!store.ok()) { std::fprintf(stderr, "%s\n", store.status().ToString().c_str()); return 1; }
+    auto t0 = Clock::now();
+    auto w = (*store)->OpenWriter("bench", size, *expected);
+    if (!w.ok()) return 1;
+    int fd = ::open(src.c_str(), O_RDONLY);
+    for (;;) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n <= 0) break;
+      absl::Status st = (*w)->Append(absl::string_view(buf.data(), static_cast<size_t>(n)));
+      if (!st.ok()) { std::fprintf(stderr, "%s\n", st.ToString().c_str()); return 1; }
+    }
+    ::close(fd);
+    auto t1 = Clock::now();
+    absl::Status st = (*w)->Commit(size, *expected);
+    auto t2 = Clock::now();
+    if (!st.ok()) { std::fprintf(stderr, "commit: %s\n", st.ToString().c_str()); return 1; }
+    const double ingest = Seconds(t0, t1), total = Seconds(t0, t2);
+    std::printf("run %lld: sha256sum %6.1f MiB/s | ingest %6.1f MiB/s (%.2fx) | +commit %6.1f MiB/s (%.2fx)\n",
+                (long long)rep, mib / sum_secs, mib / ingest, sum_secs / ingest, mib / total,
+                sum_secs / total);
+    best_sum = std::min(best_sum, sum_secs);
+    best_ingest = std::min(best_ingest, ingest);
+    best_total = std::min(best_total, total);
+    (void)berth::fs::RemoveAll(root);
+  }
+  std::printf("best: sha256sum %.1f MiB/s, ingest %.1f MiB/s (%.2fx), ingest+commit %.1f MiB/s (%.2fx)\n",
+              mib / best_sum, mib / best_ingest, best_sum / best_ingest, mib / best_total,
+              best_sum / best_total);
   (void)berth::fs::RemoveAll(work);
   return 0;
 }

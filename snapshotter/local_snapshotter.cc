@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -175,50 +176,70 @@ absl::StatusOr<std::vector<mount::Mount>> LocalSnapshotter::View(const std::stri
   return Create(Kind::kView, ns, key, parent, labels);
 }
 
+absl::Status LocalSnapshotter::CheckCreatable(const std::string& ns, const std::string& key,
+                                              const std::string& parent) {
+  if (auto existing = store_->Get(ns, key); existing.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("snapshot ", key, " already exists"));
+  } else if (!absl::IsNotFound(existing.status())) {
+    return existing.status();
+  }
+  if (parent.empty()) return absl::OkStatus();
+  auto p = store_->Get(ns, parent);
+  if (!p.ok()) return Annotate(p.status(), absl::StrCat("parent of snapshot ", key));
+  if (p->kind != Kind::kCommitted) {
+    return absl::FailedPreconditionError(absl::StrCat("parent ", parent, " of snapshot ", key,
+                                                      " is ", KindName(p->kind),
+                                                      ", not committed"));
+  }
+  return absl::OkStatus();
+}
+
+// Three steps so that a long Populate (native copies whole trees) does not block every other
+// call: reserve an id and its directory under the lock, populate without it, then re-check
+// and commit the record under the lock. Cleanup skips ids in creating_.
 absl::StatusOr<std::vector<mount::Mount>> LocalSnapshotter::Create(Kind kind,
                                                                    const std::string& ns,
                                                                    const std::string& key,
                                                                    const std::string& parent,
                                                                    const Labels& labels) {
   BERTH_RETURN_IF_ERROR(CheckCreateArgs(ns, key, labels));
-  absl::MutexLock lock(&mu_);
-  if (auto existing = store_->Get(ns, key); existing.ok()) {
-    return absl::AlreadyExistsError(absl::StrCat("snapshot ", key, " already exists"));
-  } else if (!absl::IsNotFound(existing.status())) {
-    return existing.status();
-  }
   std::vector<uint64_t> parent_ids;
-  if (!parent.empty()) {
-    auto p = store_->Get(ns, parent);
-    if (!p.ok()) return Annotate(p.status(), absl::StrCat("parent of snapshot ", key));
-    if (p->kind != Kind::kCommitted) {
-      return absl::FailedPreconditionError(absl::StrCat("parent ", parent, " of snapshot ", key,
-                                                        " is ", KindName(p->kind),
-                                                        ", not committed"));
-    }
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    BERTH_RETURN_IF_ERROR(CheckCreatable(ns, key, parent));
     BERTH_ASSIGN_OR_RETURN(parent_ids, ParentIds(ns, parent));
+    BERTH_ASSIGN_OR_RETURN(id, AllocateId());
+    const std::string dir = SnapshotDir(id);
+    if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(absl::StrCat("mkdir ", dir));
+    creating_.insert(id);
   }
-  BERTH_ASSIGN_OR_RETURN(uint64_t id, AllocateId());
-  const std::string dir = SnapshotDir(id);
-  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus(absl::StrCat("mkdir ", dir));
-  Record r;
-  r.id = id;
-  r.kind = kind;
-  r.parent = parent;
-  r.labels = labels;
-  AddCreateLabels(id, r.labels);
-  r.created_ns = r.updated_ns = NowNanos();
   absl::Status st = Populate(id, kind, parent_ids);
   if (st.ok()) st = fs::SyncDir(absl::StrCat(root_, "/snapshots"));
+
+  absl::MutexLock lock(&mu_);
+  creating_.erase(id);
+  if (st.ok()) st = CheckCreatable(ns, key, parent);  // things may have changed meanwhile
   if (st.ok()) {
+    Record r;
+    r.id = id;
+    r.kind = kind;
+    r.parent = parent;
+    r.labels = labels;
+    AddCreateLabels(id, r.labels);
+    r.created_ns = r.updated_ns = NowNanos();
     MetaStore::Batch batch;
     batch.Put(ns, key, r);
     if (!parent.empty()) batch.AddChild(ns, parent, key);
-    batch.SetNextId(id + 1);
-    st = store_->Write(batch);
+    auto next = store_->NextId();
+    st = next.status();
+    if (st.ok()) {
+      batch.SetNextId(std::max(*next, id + 1));
+      st = store_->Write(batch);
+    }
   }
   if (!st.ok()) {
-    (void)RemoveTreeIfUnmounted(dir);  // no record points at it; Cleanup retries on failure
+    (void)RemoveTreeIfUnmounted(SnapshotDir(id));  // unreferenced; Cleanup retries on failure
     return Annotate(st, absl::StrCat("create snapshot ", key));
   }
   return MountsFor(id, kind, parent_ids);
@@ -304,7 +325,7 @@ absl::Status LocalSnapshotter::Cleanup() {
   std::vector<std::string> orphans;
   for (const auto& name : names) {
     uint64_t id = 0;
-    if (absl::SimpleAtoi(name, &id) && ids.count(id) > 0) continue;
+    if (absl::SimpleAtoi(name, &id) && (ids.count(id) > 0 || creating_.count(id) > 0)) continue;
     orphans.push_back(absl::StrCat(snapshots, "/", name));
   }
   absl::Status first;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,8 @@ class LocalSnapshotter : public Snapshotter {
   std::string WorkDir(uint64_t id) const;      // <root>/snapshots/<id>/work
 
   // Fills the new, empty directory SnapshotDir(id). `parent_ids` is the chain of ancestors,
-  // closest first (empty for no parent).
+  // closest first (empty for no parent). Runs without the lock (it may copy a whole tree):
+  // it must only write inside SnapshotDir(id) and read the parents' directories.
   virtual absl::Status Populate(uint64_t id, Kind kind, const std::vector<uint64_t>& parent_ids) = 0;
 
   // Mounts exposing an Active or View snapshot.
@@ -75,11 +77,16 @@ class LocalSnapshotter : public Snapshotter {
   absl::StatusOr<std::vector<uint64_t>> ParentIds(const std::string& ns, const std::string& parent)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> AllocateId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AlreadyExists for a taken key; NotFound / FailedPrecondition for a bad parent.
+  absl::Status CheckCreatable(const std::string& ns, const std::string& key,
+                              const std::string& parent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string root_;
   const bool remove_sync_;
   absl::Mutex mu_;  // serialises every read-modify-write of records and directories
   std::unique_ptr<MetaStore> store_ ABSL_GUARDED_BY(mu_);
+  // Ids whose directory exists but whose record is not written yet (Create in progress).
+  std::set<uint64_t> creating_ ABSL_GUARDED_BY(mu_);
 };
 
 // Checks namespace and key (InvalidArgument). Exposed for tests.

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "core/fs.h"
@@ -343,6 +345,31 @@ TEST_P(SnapshotterConformance, PersistsAcrossReopen) {
   ASSERT_TRUE(next.ok());
   for (const auto& m : *next) EXPECT_NE(m.source, BindSource(*child));
   EXPECT_EQ(SnapshotDirs(root_).size(), 3u);
+}
+
+TEST_P(SnapshotterConformance, ConcurrentPreparesGetDistinctSnapshots) {
+  ASSERT_TRUE(sn_->Prepare(kNs, "a", "").ok());
+  ASSERT_TRUE(sn_->Commit(kNs, "base", "a").ok());
+  constexpr int kThreads = 4, kPerThread = 5;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0}, dup_ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = "k" + std::to_string(t) + "-" + std::to_string(i);
+        if (!sn_->Prepare(kNs, key, i % 2 == 0 ? "" : "base").ok()) ++failures;
+      }
+      if (sn_->Prepare(kNs, "same", "base").ok()) ++dup_ok;  // exactly one may win
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(dup_ok.load(), 1);
+  int count = 0;
+  ASSERT_TRUE(sn_->Walk(kNs, [&](const Info&) { ++count; return absl::OkStatus(); }).ok());
+  EXPECT_EQ(count, kThreads * kPerThread + 2);
+  // One directory per snapshot: losers of the race cleaned up after themselves.
+  EXPECT_EQ(SnapshotDirs(root_).size(), static_cast<size_t>(kThreads * kPerThread + 2));
 }
 
 // ---------------------------------------------------------------- through real mounts (root)

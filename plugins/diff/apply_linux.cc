@@ -7,72 +7,51 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "plugins/diff/applier.h"
 #include "plugins/diff/diff.h"
+#include "plugins/diff/tar_source.h"
 
 namespace berth::diff {
 namespace {
 
 using internal::Applier;
 using internal::Fd;
+using internal::TarSource;
 
-struct Pipeline {
-  Reader tar;  // decompressed
-  Sha256 blob_hash;
-  Sha256 tar_hash;
-  int64_t compressed = 0;
-  int64_t uncompressed = 0;
-  int64_t max_layer_size = 0;
-  std::vector<char> buf = std::vector<char>(kBufferSize);
+struct ReadContext {
+  TarSource* source;
   absl::Status error;  // first error of the read side; libarchive only sees "fatal"
-
-  // Fills buf as far as possible so libarchive hands out large data blocks.
-  absl::StatusOr<size_t> Fill() {
-    size_t got = 0;
-    while (got < buf.size()) {
-      BERTH_ASSIGN_OR_RETURN(size_t n, tar(buf.data() + got, buf.size() - got));
-      if (n == 0) break;
-      got += n;
-    }
-    tar_hash.Update(buf.data(), got);
-    uncompressed += static_cast<int64_t>(got);
-    if (uncompressed > max_layer_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("layer is larger than the limit of ", max_layer_size, " bytes"));
-    }
-    return got;
-  }
 };
 
 la_ssize_t ReadCallback(struct archive* a, void* opaque, const void** out) {
-  auto* p = static_cast<Pipeline*>(opaque);
-  absl::StatusOr<size_t> n = p->Fill();
-  if (!n.ok()) {
-    p->error = n.status();
-    archive_set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
+  auto* ctx = static_cast<ReadContext*>(opaque);
+  auto chunk = ctx->source->Next();
+  if (!chunk.ok()) {
+    ctx->error = chunk.status();
+    archive_set_error(a, EIO, "%s", std::string(chunk.status().message()).c_str());
     return ARCHIVE_FATAL;
   }
-  *out = p->buf.data();
-  return static_cast<la_ssize_t>(*n);
+  *out = chunk->first;
+  return static_cast<la_ssize_t>(chunk->second);
 }
 
 struct ArchiveCloser {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
-absl::Status TarError(struct archive* a, const Pipeline& p, absl::string_view what) {
-  if (!p.error.ok()) return p.error;
+absl::Status TarError(struct archive* a, const ReadContext& ctx, absl::string_view what) {
+  if (!ctx.error.ok()) return ctx.error;
   const char* msg = archive_error_string(a);
   return absl::InvalidArgumentError(
       absl::StrCat("invalid layer tar (", what, "): ", msg != nullptr ? msg : "unknown error"));
 }
 
-absl::Status ExtractAll(Pipeline& p, Applier& applier) {
+absl::Status ExtractAll(TarSource& source, Applier& applier) {
+  ReadContext p{&source, absl::OkStatus()};
   std::unique_ptr<struct archive, ArchiveCloser> a(archive_read_new());
   archive_read_support_format_tar(a.get());
   if (archive_read_open(a.get(), &p, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
@@ -88,9 +67,8 @@ absl::Status ExtractAll(Pipeline& p, Applier& applier) {
   }
   // The diff ID covers the whole uncompressed stream, padding after the end marker included.
   for (;;) {
-    absl::StatusOr<size_t> n = p.Fill();
-    if (!n.ok()) return n.status();
-    if (*n == 0) break;
+    BERTH_ASSIGN_OR_RETURN(auto chunk, source.Next());
+    if (chunk.second == 0) break;
   }
   return applier.Finish();
 }
@@ -101,24 +79,17 @@ absl::StatusOr<ApplyResult> Apply(const Reader& reader, absl::string_view media_
                                   const std::string& root_dir, const ApplyOptions& options) {
   Fd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus(absl::StrCat("open layer root ", root_dir));
-  Pipeline p;
-  p.max_layer_size = options.max_layer_size;
-  Reader counted = [&reader, &p](char* buf, size_t len) -> absl::StatusOr<size_t> {
-    BERTH_ASSIGN_OR_RETURN(size_t n, reader(buf, len));
-    p.blob_hash.Update(buf, n);
-    p.compressed += static_cast<int64_t>(n);
-    return n;
-  };
-  BERTH_ASSIGN_OR_RETURN(p.tar, NewDecompressingReader(std::move(counted), media_type));
   Applier applier(root.get(), options);
   BERTH_RETURN_IF_ERROR(applier.Init());
-  BERTH_RETURN_IF_ERROR(Annotate(ExtractAll(p, applier), absl::StrCat("apply layer")));
+  TarSource source(reader, options.max_layer_size, options.decompress_in_thread);
+  BERTH_RETURN_IF_ERROR(source.Start(media_type));
+  BERTH_RETURN_IF_ERROR(Annotate(ExtractAll(source, applier), "apply layer"));
 
   ApplyResult result;
-  result.diff_id = p.tar_hash.Digest();
-  result.digest = p.blob_hash.Digest();
-  result.compressed_size = p.compressed;
-  result.uncompressed_size = p.uncompressed;
+  result.diff_id = source.tar_digest();
+  result.digest = source.blob_digest();
+  result.compressed_size = source.compressed();
+  result.uncompressed_size = source.uncompressed();
   result.entries = applier.entries();
   if (options.expected_diff_id && *options.expected_diff_id != result.diff_id) {
     return absl::FailedPreconditionError(absl::StrCat(

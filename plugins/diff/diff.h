@@ -56,6 +56,9 @@ struct ApplyOptions {
   // attributes in the merged view. Without it such directories are 0755 root:root. Lowers are
   // only read, beneath their root, never following symlinks.
   std::vector<std::string> parents;
+  // Read, inflate and hash in a helper thread while this thread writes files (the Reader is
+  // then called from that thread, one call at a time). false: all in the calling thread.
+  bool decompress_in_thread = true;
   // trusted.* xattrs from the tar are dropped unless this is set; trusted.overlay.* are always
   // dropped (they would steer overlayfs: redirect, metacopy, opaque outside whiteout rules).
   bool allow_trusted_xattrs = false;

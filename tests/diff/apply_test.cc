@@ -255,6 +255,31 @@ TEST(ApplyTest, GarbageIsInvalidArgument) {
   EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
 }
 
+TEST(ApplyTest, ReaderErrorsPropagateInBothThreadingModes) {
+  std::string blob = testing::Gzip(TarBuilder().File("f", std::string(3 << 20, 'q')).Finish());
+  for (bool threaded : {true, false}) {
+    TempDir tmp;
+    auto inner = StringReader(blob, 4096);
+    size_t served = 0;
+    Reader failing = [&](char* buf, size_t len) -> absl::StatusOr<size_t> {
+      if (served > blob.size() / 2) return absl::UnavailableError("blob store went away");
+      auto n = inner(buf, len);
+      if (n.ok()) served += *n;
+      return n;
+    };
+    ApplyOptions opts;
+    opts.decompress_in_thread = threaded;
+    auto r = Apply(failing, kMediaTypeOciLayerGzip, tmp.path(), opts);
+    EXPECT_TRUE(absl::IsUnavailable(r.status())) << threaded << " " << r.status();
+    EXPECT_THAT(r.status().message(), HasSubstr("blob store went away"));
+
+    TempDir ok_dir;
+    auto good = Apply(StringReader(blob, 5000), kMediaTypeOciLayerGzip, ok_dir.path(), opts);
+    ASSERT_TRUE(good.ok()) << good.status();
+    EXPECT_EQ(ReadAll(ok_dir.path() + "/f").size(), size_t{3} << 20);
+  }
+}
+
 TEST(ApplyTest, MissingRootIsNotFound) {
   auto r = ApplyTar(TarBuilder().File("f", "x").Finish(), "/nonexistent/berth-diff-root");
   EXPECT_TRUE(absl::IsNotFound(r.status())) << r.status();

@@ -1,0 +1,58 @@
+// The container operations the Task service needs, over one OCI bundle. Implementations:
+// RuncCliRuntime (an OCI runtime's command line: berth-runc, runc) today; an in-process
+// adapter over berth::executor when its container API lands. Processes started here must
+// end up as children of the shim (directly or by re-parenting to the subreaper): the
+// Reaper reports their exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace berth::shim {
+
+// fds the new process gets as 0, 1, 2 (-1: /dev/null). The caller keeps ownership.
+struct StdioFds {
+  int in = -1, out = -1, err = -1;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;          // absolute; holds config.json and rootfs/
+  StdioFds stdio;              // ignored when console_socket is set
+  std::string console_socket;  // unix socket path that receives the pty master ("" = no tty)
+  bool no_pivot_root = false;
+  bool no_new_keyring = false;
+};
+
+struct ExecOptions {
+  std::string id;            // container id
+  std::string exec_id;
+  std::string process_json;  // OCI runtime-spec Process, JSON
+  StdioFds stdio;
+  std::string console_socket;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  // Creates the container (init waits for Start). Returns init's host pid.
+  // Errors: AlreadyExists, InvalidArgument (bad bundle), Internal with the runtime's message.
+  virtual absl::StatusOr<pid_t> Create(const CreateOptions& opts) = 0;
+  virtual absl::Status Start(const std::string& id) = 0;
+  // Starts an extra process in the running container. Returns its host pid.
+  virtual absl::StatusOr<pid_t> Exec(const ExecOptions& opts) = 0;
+  // Signals init (all = every process of the container). NotFound when not running.
+  virtual absl::Status Kill(const std::string& id, int signal, bool all) = 0;
+  virtual absl::Status Delete(const std::string& id, bool force) = 0;
+  virtual absl::Status Pause(const std::string& id) = 0;
+  virtual absl::Status Resume(const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<pid_t>> Ps(const std::string& id) = 0;
+  // resources_json: OCI LinuxResources.
+  virtual absl::Status Update(const std::string& id, const std::string& resources_json) = 0;
+};
+
+}  // namespace berth::shim

@@ -1,0 +1,305 @@
+#include "shim-v2/shim/shim.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "containerd/runtime/v2/task/shim.pb.h"
+#include "core/fs.h"
+#include "core/mount/mount.h"
+#include "core/status.h"
+#include "shim-v2/shim/events.h"
+#include "shim-v2/shim/log.h"
+#include "shim-v2/shim/reaper.h"
+#include "shim-v2/shim/runc_runtime.h"
+#include "shim-v2/shim/service.h"
+#include "shim-v2/shim/sha256.h"
+#include "shim-v2/shim/stats.h"
+#include "shim-v2/ttrpc/server.h"
+#include "shim-v2/ttrpc/thread.h"
+
+namespace berth::shim {
+namespace {
+
+constexpr char kSocketRoot[] = "/run/containerd/s";
+constexpr char kDefaultRoot[] = "/run/containerd/berth";
+constexpr char kRuntimeFile[] = ".berth-runtime";  // "binary\nroot\n", for `delete`
+
+std::string Cwd() {
+  char buf[4096];
+  return getcwd(buf, sizeof(buf)) != nullptr ? std::string(buf) : std::string(".");
+}
+
+std::string SocketPath(const std::string& address) {
+  return absl::StartsWith(address, "unix://") ? address.substr(7) : address;
+}
+
+std::string DefaultBinary() {
+  const char* env = getenv("BERTH_SHIM_RUNTIME");
+  return env != nullptr && *env != '\0' ? env : "runc";
+}
+
+// Builds the runtime of a container and remembers the choice for `delete`.
+std::unique_ptr<Runtime> MakeRuntime(const std::string& ns, const std::string& bundle,
+                                     std::string binary, std::string root) {
+  if (binary.empty()) binary = DefaultBinary();
+  if (root.empty()) root = kDefaultRoot;
+  root += "/" + ns;
+  (void)berth::fs::MkdirAll(root, 0711);
+  (void)berth::fs::WriteFileAtomic(bundle + "/" + kRuntimeFile, binary + "\n" + root + "\n", 0600);
+  return std::make_unique<RuncCliRuntime>(binary, root, bundle);
+}
+
+absl::StatusOr<int> Listen(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sa.sun_path)) return absl::InvalidArgumentError("socket path too long");
+  memcpy(sa.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ErrnoStatus("socket");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    absl::Status st = ErrnoStatus(absl::StrCat("bind ", path));
+    close(fd);
+    return st;
+  }
+  chmod(path.c_str(), 0600);
+  if (listen(fd, 16) != 0) {
+    absl::Status st = ErrnoStatus("listen");
+    close(fd);
+    return st;
+  }
+  return fd;
+}
+
+bool CanConnect(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+int Fail(const absl::Status& st) {
+  fprintf(stderr, "containerd-shim-berth-v2: %s\n", st.ToString().c_str());
+  return 1;
+}
+
+int Start(const Flags& f) {
+  // containerd writes the runtime options on stdin; drain it so its writer never blocks.
+  char buf[4096];
+  while (read(STDIN_FILENO, buf, sizeof(buf)) > 0) {
+  }
+  std::string bundle = Cwd();
+  std::string group = f.id;
+  if (auto info = ReadBundleInfo(bundle); info.ok() && !info->sandbox_id.empty()) {
+    group = info->sandbox_id;
+  }
+  std::string address = SocketAddress(f.address, f.ns, group);
+  std::string path = SocketPath(address);
+  (void)berth::fs::MkdirAll(kSocketRoot, 0711);
+  absl::StatusOr<int> lfd = Listen(path);
+  if (!lfd.ok() && lfd.status().code() != absl::StatusCode::kInvalidArgument) {
+    if (CanConnect(path)) {
+      // The group's shim is running: share it.
+      if (absl::Status st = berth::fs::WriteFileAtomic(bundle + "/address", address, 0600);
+          !st.ok()) {
+        return Fail(st);
+      }
+      printf("%s", address.c_str());
+      return 0;
+    }
+    unlink(path.c_str());
+    lfd = Listen(path);
+  }
+  if (!lfd.ok()) return Fail(lfd.status());
+  std::vector<std::string> args = {"/proc/self/exe", "-namespace", f.ns, "-id", f.id,
+                                   "-address", f.address};
+  if (!f.publish_binary.empty()) {
+    args.push_back("-publish-binary");
+    args.push_back(f.publish_binary);
+  }
+  if (f.debug) args.push_back("-debug");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  pid_t pid = fork();
+  if (pid < 0) return Fail(ErrnoStatus("fork"));
+  if (pid == 0) {
+    setsid();
+    // stdout/stderr must not stay open: containerd reads our output until EOF.
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    dup2(*lfd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  close(*lfd);
+  if (absl::Status st = berth::fs::WriteFileAtomic(bundle + "/address", address, 0600); !st.ok()) {
+    kill(pid, SIGKILL);
+    return Fail(st);
+  }
+  printf("%s", address.c_str());
+  return 0;
+}
+
+int Delete(const Flags& f) {
+  if (absl::Status st = Reaper::Get().Start(); !st.ok()) return Fail(st);
+  std::string bundle = f.bundle.empty() ? Cwd() : f.bundle;
+  std::string binary = DefaultBinary();
+  std::string root = std::string(kDefaultRoot) + "/" + f.ns;
+  if (auto saved = berth::fs::ReadFile(bundle + "/" + kRuntimeFile); saved.ok()) {
+    std::vector<std::string> lines = absl::StrSplit(*saved, '\n');
+    if (lines.size() >= 2 && !lines[0].empty()) {
+      binary = lines[0];
+      root = lines[1];
+    }
+  }
+  RuncCliRuntime runtime(binary, root, bundle);
+  if (absl::Status st = runtime.Delete(f.id, /*force=*/true); !st.ok()) {
+    fprintf(stderr, "delete %s: %s\n", f.id.c_str(), st.ToString().c_str());
+  }
+  if (absl::Status st = mount::UnmountAll(bundle + "/rootfs"); !st.ok()) {
+    fprintf(stderr, "unmount rootfs: %s\n", st.ToString().c_str());
+  }
+  ::containerd::task::v2::DeleteResponse resp;
+  resp.set_exit_status(128 + SIGKILL);
+  absl::Time now = absl::Now();
+  resp.mutable_exited_at()->set_seconds(absl::ToUnixSeconds(now));
+  std::string out = resp.SerializeAsString();
+  return fwrite(out.data(), 1, out.size(), stdout) == out.size() ? 0 : 1;
+}
+
+int Serve(const Flags& f) {
+  signal(SIGPIPE, SIG_IGN);
+  if (absl::Status st = Reaper::Get().Start(); !st.ok()) return Fail(st);
+  // Logs go to the bundle's `log` fifo, which containerd is reading.
+  int log = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (log >= 0) {
+    fcntl(log, F_SETFL, fcntl(log, F_GETFL) & ~O_NONBLOCK);
+    dup2(log, STDERR_FILENO);
+    close(log);
+  }
+  SetDebug(f.debug);
+  int lfd = 3;
+  if (!f.socket.empty()) {
+    absl::StatusOr<int> l = Listen(SocketPath(f.socket));
+    if (!l.ok()) return Fail(l.status());
+    lfd = *l;
+  } else {
+    fcntl(lfd, F_SETFD, FD_CLOEXEC);
+  }
+  std::string socket_path;
+  sockaddr_un sa{};
+  socklen_t len = sizeof(sa);
+  if (getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len) == 0 && sa.sun_path[0] != '\0') {
+    socket_path = sa.sun_path;
+  }
+  const char* ttrpc_address = getenv("TTRPC_ADDRESS");
+  static Publisher* publisher = new Publisher(ttrpc_address ? ttrpc_address : "", f.ns);
+  static ttrpc::Server* server = new ttrpc::Server();
+  static absl::Notification* stop = new absl::Notification();
+  std::string ns = f.ns;
+  static TaskService* service = new TaskService(
+      f.ns, publisher,
+      [ns](const std::string& bundle, const std::string& binary, const std::string& root) {
+        return MakeRuntime(ns, bundle, binary, root);
+      },
+      [] {
+        if (!stop->HasBeenNotified()) stop->Notify();
+      });
+  service->Register(*server);
+  Log("info", absl::StrCat("serving id=", f.id, " namespace=", f.ns));
+  absl::Status started = ttrpc::StartDetached([lfd] {
+    absl::Status st = server->Serve(lfd);
+    if (!st.ok()) Log("error", st.ToString());
+    if (!stop->HasBeenNotified()) stop->Notify();
+  });
+  if (!started.ok()) return Fail(started);
+  stop->WaitForNotification();
+  // Let the Shutdown response (and any other in-flight reply) reach containerd, then go.
+  server->WaitIdle(absl::Seconds(2));
+  publisher->Flush(absl::Seconds(3));
+  if (!socket_path.empty()) unlink(socket_path.c_str());
+  Log("info", "shim exiting");
+  _exit(0);
+}
+
+}  // namespace
+
+absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags f;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a.size() < 2 || a[0] != '-') {
+      f.action = a;
+      break;  // Go's flag package stops at the first non-flag
+    }
+    a = a.substr(a[1] == '-' ? 2 : 1);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    if (a == "debug" || a == "v") {
+      bool on = !has_value || value == "true" || value == "1";
+      (a == "debug" ? f.debug : f.version) = on;
+      continue;
+    }
+    std::string* dst = a == "namespace"        ? &f.ns
+                       : a == "address"        ? &f.address
+                       : a == "publish-binary" ? &f.publish_binary
+                       : a == "id"             ? &f.id
+                       : a == "bundle"         ? &f.bundle
+                       : a == "socket"         ? &f.socket
+                                               : nullptr;
+    if (dst == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag -", a));
+    if (!has_value) {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("-", a, " needs a value"));
+      value = args[++i];
+    }
+    *dst = value;
+  }
+  return f;
+}
+
+std::string SocketAddress(const std::string& containerd_address, const std::string& ns,
+                          const std::string& id) {
+  // filepath.Join(socketPath, ns, id): cleaned, single slashes.
+  std::string joined = absl::StrCat(containerd_address, "/", ns, "/", id);
+  while (joined.find("//") != std::string::npos) joined.replace(joined.find("//"), 2, "/");
+  return absl::StrCat("unix://", kSocketRoot, "/", Sha256Hex(joined));
+}
+
+int RunShim(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<Flags> f = ParseFlags(args);
+  if (!f.ok()) return Fail(f.status());
+  if (f->version) {
+    printf("containerd-shim-berth-v2:\n  Runtime: io.containerd.berth.v2\n");
+    return 0;
+  }
+  if (f->ns.empty()) f->ns = getenv("NAMESPACE") ? getenv("NAMESPACE") : "";
+  if (f->ns.empty()) return Fail(absl::InvalidArgumentError("shim namespace cannot be empty"));
+  if (f->action == "start") return Start(*f);
+  if (f->action == "delete") return Delete(*f);
+  if (!f->action.empty()) return Fail(absl::InvalidArgumentError("unknown action " + f->action));
+  if (f->id.empty()) return Fail(absl::InvalidArgumentError("-id is required"));
+  return Serve(*f);
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,266 @@
+#include "shim-v2/shim/stdio.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+#include "absl/strings/match.h"
+#include "shim-v2/shim/log.h"
+#include "shim-v2/shim/reaper.h"
+#include "shim-v2/ttrpc/thread.h"
+
+namespace berth::shim {
+namespace {
+
+// Copies until EOF/error on either side; closes dst when done if close_dst.
+void Copy(int src, int dst) {
+  char buf[8192];
+  while (true) {
+    ssize_t r = read(src, buf, sizeof(buf));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = write(dst, buf + off, static_cast<size_t>(r - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return;
+      off += w;
+    }
+  }
+}
+
+// Opens a fifo (or file) for writing without hanging: a fifo whose reader is gone/not yet
+// there is opened O_RDWR instead (Linux allows it and it never blocks).
+absl::StatusOr<int> OpenWriter(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENXIO) fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    // Not a fifo yet: a plain file.
+    fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  }
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path));
+  int fl = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+absl::StatusOr<int> RecvFd(int sock) {
+  char data[1];
+  iovec iov{data, sizeof(data)};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof(ctrl);
+  ssize_t r;
+  do {
+    r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return ErrnoStatus("recvmsg console");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) {
+    return absl::InternalError("console socket: no fd received");
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ProcessIo>> ProcessIo::Open(const StdioPaths& paths,
+                                                           const std::string& container_id,
+                                                           const std::string& ns) {
+  std::unique_ptr<ProcessIo> io(new ProcessIo());
+  io->paths_ = paths;
+  if (paths.terminal) {
+    BERTH_RETURN_IF_ERROR(io->SetupConsoleSocket());
+    return io;
+  }
+  if (!paths.in.empty()) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("stdin pipe");
+    io->child_.in = p[0];
+    io->owned_child_fds_.push_back(p[0]);
+    io->stdin_write_ = p[1];
+  }
+  if (!paths.out.empty()) {
+    BERTH_RETURN_IF_ERROR(io->OpenOutput(paths.out, &io->child_.out, container_id, ns));
+  }
+  if (!paths.err.empty()) {
+    if (paths.err == paths.out) {
+      io->child_.err = io->child_.out;
+    } else {
+      BERTH_RETURN_IF_ERROR(io->OpenOutput(paths.err, &io->child_.err, container_id, ns));
+    }
+  }
+  return io;
+}
+
+absl::Status ProcessIo::OpenOutput(const std::string& uri, int* fd, const std::string& id,
+                                   const std::string& ns) {
+  if (absl::StartsWith(uri, "file://")) {
+    std::string path = uri.substr(7);
+    *fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (*fd < 0) return ErrnoStatus(absl::StrCat("open log file ", path));
+  } else if (absl::StartsWith(uri, "binary://")) {
+    // containerd's logging binary protocol: fd 3 stdout, fd 4 stderr, fd 5 "ready" pipe,
+    // env CONTAINER_ID / CONTAINER_NAMESPACE. One binary serves both streams.
+    std::string rest = uri.substr(9);
+    std::vector<std::string> parts = absl::StrSplit(rest, absl::MaxSplits('?', 1));
+    int out[2], err[2], ready[2];
+    if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(ready, O_CLOEXEC)) {
+      return ErrnoStatus("logging binary pipes");
+    }
+    setenv("CONTAINER_ID", id.c_str(), 1);
+    setenv("CONTAINER_NAMESPACE", ns.c_str(), 1);
+    Reaper::Command cmd;
+    cmd.argv = {parts[0]};
+    if (parts.size() > 1) {
+      for (absl::string_view kv : absl::StrSplit(parts[1], '&', absl::SkipEmpty())) {
+        cmd.argv.push_back(std::string(kv));
+      }
+    }
+    cmd.extra_fds = {out[0], err[0], ready[1]};
+    absl::StatusOr<pid_t> pid = Reaper::Get().Spawn(cmd);
+    close(out[0]);
+    close(err[0]);
+    close(ready[1]);
+    if (!pid.ok()) return pid.status();
+    Reaper::Get().OnExit(*pid, [](int) {});
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(ready[0]);
+    *fd = out[1];
+    child_.err = err[1];
+    owned_child_fds_.push_back(err[1]);
+  } else {
+    BERTH_ASSIGN_OR_RETURN(*fd, OpenWriter(uri));
+  }
+  owned_child_fds_.push_back(*fd);
+  return absl::OkStatus();
+}
+
+absl::Status ProcessIo::SetupConsoleSocket() {
+  char tmpl[] = "/tmp/berth-pty-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return ErrnoStatus("mkdtemp console");
+  console_dir_ = tmpl;
+  console_path_ = console_dir_ + "/pty.sock";
+  console_listen_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (console_listen_ < 0) return ErrnoStatus("console socket");
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  strncpy(sa.sun_path, console_path_.c_str(), sizeof(sa.sun_path) - 1);
+  if (bind(console_listen_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 ||
+      listen(console_listen_, 1) != 0) {
+    return ErrnoStatus("bind console socket");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ProcessIo::StartStdinCopy(const std::string& path, int dst) {
+  return ttrpc::StartDetached(
+      [path, dst] {
+        // Blocks until the client opens its writing end.
+        int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (src >= 0) {
+          Copy(src, dst);
+          close(src);
+        }
+        close(dst);
+      },
+      64 * 1024);
+}
+
+absl::Status ProcessIo::AfterStart() {
+  for (int fd : owned_child_fds_) close(fd);
+  owned_child_fds_.clear();
+  if (!paths_.terminal) {
+    if (stdin_write_ >= 0) {
+      int dst = stdin_write_;
+      stdin_write_ = -1;  // the copy thread owns it now
+      BERTH_RETURN_IF_ERROR(StartStdinCopy(paths_.in, dst));
+    }
+    return absl::OkStatus();
+  }
+  // The runtime has sent the master by the time create returned; don't wait forever anyway.
+  pollfd pfd{console_listen_, POLLIN, 0};
+  if (poll(&pfd, 1, 10000) != 1) return absl::DeadlineExceededError("no pty master received");
+  int conn = accept4(console_listen_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (conn < 0) return ErrnoStatus("accept console");
+  absl::StatusOr<int> master = RecvFd(conn);
+  close(conn);
+  close(console_listen_);
+  console_listen_ = -1;
+  unlink(console_path_.c_str());
+  rmdir(console_dir_.c_str());
+  if (!master.ok()) return master.status();
+  {
+    absl::MutexLock lock(&mu_);
+    master_ = *master;
+  }
+  int m = *master;
+  if (!paths_.out.empty()) {
+    absl::StatusOr<int> out = OpenWriter(paths_.out);
+    if (!out.ok()) return out.status();
+    BERTH_RETURN_IF_ERROR(ttrpc::StartDetached(
+        [m, o = *out] {
+          Copy(m, o);  // ends with EIO once the process and its children closed the pty
+          close(o);
+        },
+        64 * 1024));
+  }
+  if (!paths_.in.empty()) {
+    int dup_master = fcntl(m, F_DUPFD_CLOEXEC, 0);
+    BERTH_RETURN_IF_ERROR(StartStdinCopy(paths_.in, dup_master));
+  }
+  return absl::OkStatus();
+}
+
+void ProcessIo::CloseStdin() {
+  absl::MutexLock lock(&mu_);
+  stdin_closed_ = true;
+  // Non-terminal: the copy thread ends at the fifo's EOF (the client closed its end before
+  // calling CloseIO). Terminal: send EOF (^D) the way containerd's shim does.
+  if (master_ >= 0) {
+    char eot = 4;
+    ssize_t w = write(master_, &eot, 1);
+    (void)w;
+  }
+}
+
+absl::Status ProcessIo::Resize(uint32_t width, uint32_t height) {
+  absl::MutexLock lock(&mu_);
+  if (master_ < 0) return absl::FailedPreconditionError("process has no terminal");
+  winsize ws{};
+  ws.ws_col = static_cast<unsigned short>(width);
+  ws.ws_row = static_cast<unsigned short>(height);
+  if (ioctl(master_, TIOCSWINSZ, &ws) != 0) return ErrnoStatus("TIOCSWINSZ");
+  return absl::OkStatus();
+}
+
+ProcessIo::~ProcessIo() {
+  for (int fd : owned_child_fds_) close(fd);
+  if (stdin_write_ >= 0) close(stdin_write_);
+  if (console_listen_ >= 0) {
+    close(console_listen_);
+    unlink(console_path_.c_str());
+    rmdir(console_dir_.c_str());
+  }
+  absl::MutexLock lock(&mu_);
+  // The output copy thread holds its own reference to the master (it may still be draining).
+}
+
+}  // namespace berth::shim

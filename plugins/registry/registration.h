@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,7 +76,9 @@ struct NoConfig {
 template <typename T, typename Config = NoConfig>
 Registration Make(
     Registration base,
-    std::function<absl::StatusOr<std::shared_ptr<T>>(InitContext&, const Config&)> init) {
+    // type_identity: Config comes from the template arguments, never from the lambda.
+    std::type_identity_t<std::function<absl::StatusOr<std::shared_ptr<T>>(InitContext&, const Config&)>>
+        init) {
   base.parse_config = [](const toml::table* section) -> absl::StatusOr<std::any> {
     BERTH_ASSIGN_OR_RETURN(Config cfg, Config::FromToml(section));
     BERTH_RETURN_IF_ERROR(cfg.Validate());

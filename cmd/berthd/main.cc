@@ -1,0 +1,73 @@
+// berthd: the Berth daemon.
+//
+//   berthd [-a SOCKET] [--root DIR] [--state DIR] [-c CONFIG] [-l LEVEL]
+//   berthd config default      prints the complete default configuration
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cmd/berthd/builtins.h"
+#include "cmd/berthd/server.h"
+#include "core/config.h"
+#include "core/log.h"
+
+namespace {
+
+constexpr char kDefaultConfigPath[] = "/etc/berth/config.toml";
+
+struct Flags {
+  std::string address, root, state, config_path, log_level, log_format;
+};
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "berthd: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+absl::StatusOr<berth::DaemonConfig> LoadConfig(const Flags& flags) {
+  berth::DaemonConfig config;
+  if (!flags.config_path.empty()) {
+    BERTH_ASSIGN_OR_RETURN(config, berth::DaemonConfig::Load(flags.config_path));
+  } else if (::access(kDefaultConfigPath, F_OK) == 0) {
+    BERTH_ASSIGN_OR_RETURN(config, berth::DaemonConfig::Load(kDefaultConfigPath));
+  }
+  // Flags win over the file.
+  if (!flags.address.empty()) config.grpc.address = flags.address;
+  if (!flags.root.empty()) config.root = flags.root;
+  if (!flags.state.empty()) config.state = flags.state;
+  if (!flags.log_level.empty()) config.debug.level = flags.log_level;
+  if (!flags.log_format.empty()) config.debug.format = flags.log_format;
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"berthd - the Berth container runtime daemon", "berthd"};
+  Flags flags;
+  app.add_option("-a,--address", flags.address, "gRPC unix socket (default /run/berth/berth.sock)");
+  app.add_option("--root", flags.root, "persistent state directory (default /var/lib/berth)");
+  app.add_option("--state", flags.state, "runtime state directory (default /run/berth)");
+  app.add_option("-c,--config", flags.config_path, "TOML config file (default /etc/berth/config.toml if present)");
+  app.add_option("-l,--log-level", flags.log_level, "trace, debug, info, warn or error");
+  app.add_option("--log-format", flags.log_format, "text or json");
+  auto* config_cmd = app.add_subcommand("config", "configuration helpers");
+  auto* config_default = config_cmd->add_subcommand("default", "print the default configuration");
+  config_cmd->require_subcommand(1);
+  CLI11_PARSE(app, argc, argv);
+
+  if (*config_default) {
+    berth::plugin::Registry registry;
+    if (auto s = berth::daemon::RegisterBuiltins(registry); !s.ok()) return Fail(s);
+    std::cout << registry.DefaultConfigToml(berth::DaemonConfig{});
+    return 0;
+  }
+  auto config = LoadConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  auto format = config->debug.format == "json" ? berth::log::Format::kJson : berth::log::Format::kText;
+  if (auto s = berth::log::Init(config->debug.level, format); !s.ok()) return Fail(s);
+  if (auto s = berth::daemon::Serve(*config); !s.ok()) return Fail(s);
+  return 0;
+}

@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# Integration harness: a berthd in a temp root driven by the stock ctr, with ok/FAIL checks.
+#   . integration/harness.sh; h_init NAME BIN_DIR; h_start_daemon; check ...; h_finish
+set -u -o pipefail
+H_PASSED=0 H_FAILED=0 H_PID="" H_WORK=""
+
+h_init() {
+    H_NAME=$1 H_BIN=$2
+    [ "$(id -u)" = 0 ] || { echo "skip: $H_NAME needs root"; exit 77; }
+    command -v ctr >/dev/null || { echo "skip: stock ctr not installed"; exit 77; }
+    H_WORK=$(mktemp -d "/tmp/berth-it-$H_NAME.XXXXXX")
+    H_SOCK=$H_WORK/berth.sock H_ROOT=$H_WORK/root H_STATE=$H_WORK/state
+    trap h_cleanup EXIT
+}
+
+h_cleanup() {
+    [ -n "$H_PID" ] && kill "$H_PID" 2>/dev/null && wait "$H_PID" 2>/dev/null
+    [ -n "$H_WORK" ] && rm -rf "$H_WORK"
+}
+
+# h_start_daemon [EXTRA ARGS] : start berthd and wait until ctr version answers
+h_start_daemon() {
+    "$H_BIN/berthd" --root "$H_ROOT" --state "$H_STATE" --address "$H_SOCK" --log-level debug "$@" \
+        >>"$H_WORK/berthd.log" 2>&1 &
+    H_PID=$!
+    local i
+    for i in $(seq 300); do
+        hctr version >/dev/null 2>&1 && return 0
+        kill -0 "$H_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "berthd did not start:"; tail -n 20 "$H_WORK/berthd.log"
+    return 1
+}
+
+h_stop_daemon() {
+    kill -TERM "$H_PID" 2>/dev/null
+    wait "$H_PID"
+    local rc=$?
+    H_PID=""
+    return $rc
+}
+
+hctr() { timeout 30 ctr --address "$H_SOCK" "$@"; }
+
+ok() { H_PASSED=$((H_PASSED + 1)); echo "ok $1"; }
+fail() { H_FAILED=$((H_FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
+
+# check NAME CMD... : CMD succeeds
+check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }
+# check_fails_with NAME REGEX CMD... : CMD fails and its output matches REGEX
+check_fails_with() {
+    local n=$1 re=$2 out
+    shift 2
+    if out=$("$@" 2>&1); then fail "$n" "succeeded: $out"
+    elif grep -Eq -- "$re" <<<"$out"; then ok "$n"
+    else fail "$n" "output lacks /$re/: $out"; fi
+}
+
+h_finish() {
+    echo "$H_PASSED passed, $H_FAILED failed"
+    [ "$H_FAILED" -eq 0 ]
+}

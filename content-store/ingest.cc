@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
@@ -14,8 +16,9 @@
 namespace berth::content::ingest {
 namespace {
 
+// std::mutex: Debian's libabsl is not TSan-instrumented, and the tests run under TSan.
 struct LockTable {
-  absl::Mutex mu;
+  std::mutex mu;
   absl::flat_hash_map<std::string, absl::Time> held ABSL_GUARDED_BY(mu);
 };
 
@@ -79,7 +82,7 @@ absl::StatusOr<IngestStatus> ReadStatus(const std::string& dir) {
 
 absl::Status TryLock(const std::string& key, absl::string_view ref) {
   LockTable& t = Locks();
-  absl::MutexLock l(&t.mu);
+  std::lock_guard l(t.mu);
   auto [it, inserted] = t.held.try_emplace(key, absl::Now());
   if (!inserted) {
     return absl::UnavailableError(absl::StrCat("ref ", ref, " locked for ",
@@ -91,13 +94,13 @@ absl::Status TryLock(const std::string& key, absl::string_view ref) {
 
 void Unlock(const std::string& key) {
   LockTable& t = Locks();
-  absl::MutexLock l(&t.mu);
+  std::lock_guard l(t.mu);
   t.held.erase(key);
 }
 
 bool IsLocked(const std::string& key) {
   LockTable& t = Locks();
-  absl::MutexLock l(&t.mu);
+  std::lock_guard l(t.mu);
   return t.held.contains(key);
 }
 

@@ -26,27 +26,29 @@ PwriteWorker::PwriteWorker() : thread_([this] { Loop(); }) {}
 
 PwriteWorker::~PwriteWorker() {
   {
-    absl::MutexLock l(&mu_);
-    mu_.Await(absl::Condition(
-        +[](PwriteWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) { return !w->has_job_; },
-        this));
+    std::unique_lock l(mu_);
+    cv_.wait(l, [this] { return !has_job_; });
     stop_ = true;
   }
+  cv_.notify_all();
   thread_.join();
 }
 
 void PwriteWorker::Start(int fd, absl::string_view data, int64_t offset) {
-  absl::MutexLock l(&mu_);
-  fd_ = fd;
-  data_ = data;
-  offset_ = offset;
-  done_ = false;
-  has_job_ = true;
+  {
+    std::lock_guard l(mu_);
+    fd_ = fd;
+    data_ = data;
+    offset_ = offset;
+    done_ = false;
+    has_job_ = true;
+  }
+  cv_.notify_all();
 }
 
 absl::Status PwriteWorker::Wait(size_t* written) {
-  absl::MutexLock l(&mu_);
-  mu_.Await(absl::Condition(&done_));
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return done_; });
   done_ = false;
   *written = written_;
   return status_;
@@ -58,12 +60,8 @@ void PwriteWorker::Loop() {
     absl::string_view data;
     int64_t offset;
     {
-      absl::MutexLock l(&mu_);
-      mu_.Await(absl::Condition(
-          +[](PwriteWorker* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-            return w->has_job_ || w->stop_;
-          },
-          this));
+      std::unique_lock l(mu_);
+      cv_.wait(l, [this] { return has_job_ || stop_; });
       if (!has_job_) return;  // stop_
       fd = fd_;
       data = data_;
@@ -71,11 +69,14 @@ void PwriteWorker::Loop() {
     }
     size_t written = 0;
     absl::Status st = PwriteAll(fd, data, offset, &written);
-    absl::MutexLock l(&mu_);
-    written_ = written;
-    status_ = std::move(st);
-    has_job_ = false;
-    done_ = true;
+    {
+      std::lock_guard l(mu_);
+      written_ = written;
+      status_ = std::move(st);
+      has_job_ = false;
+      done_ = true;
+    }
+    cv_.notify_all();
   }
 }
 

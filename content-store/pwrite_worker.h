@@ -3,12 +3,14 @@
 // (On the build machines the kernel's page-cache copy costs more CPU than SHA-NI hashing.)
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 
 namespace berth::content {
 
@@ -32,7 +34,10 @@ class PwriteWorker {
  private:
   void Loop();
 
-  absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's libabsl is not TSan-instrumented, and this
+  // class is exactly what the TSan run of the tests needs to see.
+  std::mutex mu_;
+  std::condition_variable cv_;
   bool has_job_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

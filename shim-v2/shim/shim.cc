@@ -123,7 +123,10 @@ int Start(const Flags& f) {
     lfd = Listen(path);
   }
   if (!lfd.ok()) return Fail(lfd.status());
-  std::vector<std::string> args = {"/proc/self/exe", "-namespace", f.ns, "-id", f.id,
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  self[n > 0 ? n : 0] = '\0';
+  std::vector<std::string> args = {n > 0 ? self : "/proc/self/exe", "-namespace", f.ns, "-id", f.id,
                                    "-address", f.address};
   if (!f.publish_binary.empty()) {
     args.push_back("-publish-binary");
@@ -142,7 +145,11 @@ int Start(const Flags& f) {
     dup2(devnull, 0);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    dup2(*lfd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    if (*lfd == 3) {
+      fcntl(3, F_SETFD, 0);  // dup2(3, 3) would keep FD_CLOEXEC
+    } else {
+      dup2(*lfd, 3);  // dup2 clears FD_CLOEXEC on the copy
+    }
     execv("/proc/self/exe", argv.data());
     _exit(127);
   }

@@ -9,6 +9,7 @@
 #include "core/mount/temp_mount.h"
 #include "core/status.h"
 #include "core/status_macros.h"
+#include "snapshotter/fsutil.h"
 #include "snapshotter/local_snapshotter.h"
 
 namespace berth::snapshotter {
@@ -109,7 +110,7 @@ absl::Status CheckOverlaySupport(const std::string& root) {
                              absl::StrCat("workdir=", tmpl, "/work")}};
   absl::Status st = mount::MountAll({m}, tmpl + "/merged");
   if (st.ok()) st = mount::UnmountAll(tmpl + "/merged");
-  (void)fs::RemoveAll(tmpl);
+  (void)RemoveTreeIfUnmounted(tmpl);  // never deletes through a mount that did not go away
   return Annotate(st, "overlay not supported");
 }
 

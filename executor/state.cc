@@ -1,6 +1,8 @@
 #include "executor/state.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -51,7 +53,28 @@ absl::Status StateStore::Save(const StoredState& s) {
                       {"annotations", s.annotations},
                       {"cgroup_paths", s.cgroup_paths},
                       {"detached_run", s.detached_run}};
-  return fs::WriteFileAtomic(Dir(s.id) + "/state.json", j.dump(), 0600);
+  return WriteFileReplace(Dir(s.id) + "/state.json", j.dump(), 0600);
+}
+
+absl::Status WriteFileReplace(const std::string& path, const std::string& data, int mode) {
+  // Like runc: temp + rename, no fsync. The state dir is on tmpfs (/run) and does not
+  // survive a reboot anyway; fsync would only cost time on every create.
+  std::string tmp = absl::StrCat(path, ".tmp-", getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus("create " + tmp);
+  ssize_t n = write(fd, data.data(), data.size());
+  int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(data.size())) {
+    unlink(tmp.c_str());
+    return ErrnoStatus(err, "write " + tmp);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    unlink(tmp.c_str());
+    return ErrnoStatus(err, "rename " + tmp);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StoredState> StateStore::Load(const std::string& id) const {

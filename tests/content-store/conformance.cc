@@ -380,7 +380,9 @@ TEST_P(ContentStoreConformance, StatusAndListStatuses) {
   std::set<std::string> refs;
   for (const auto& s : all) {
     refs.insert(s.ref);
-    if (s.ref == "status-b") EXPECT_EQ(s.offset, 3);
+    if (s.ref == "status-b") {
+      EXPECT_EQ(s.offset, 3);
+    }
   }
   EXPECT_EQ(refs, (std::set<std::string>{"status-a", "status-b"}));
   ASSERT_CODE(store_->Status("nope").status(), kNotFound);

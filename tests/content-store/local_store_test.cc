@@ -192,6 +192,22 @@ TEST_F(LocalStoreTest, OpenCleansStaleTempFiles) {
   EXPECT_EQ(store->ListStatuses()->size(), 1u);
 }
 
+TEST_F(LocalStoreTest, BlobIsNamedByItsContentEvenWithoutExpectedDigest) {
+  auto store = Open();
+  auto w = *store->OpenWriter("no-expectation", 0, Digest());
+  ASSERT_TRUE(w->Append("abc").ok());
+  ASSERT_TRUE(w->Commit(0, Digest()).ok());
+  Digest d = Digest::Sha256Of("abc");
+  EXPECT_EQ(*fs::ReadFile(store->BlobPath(d)), "abc");
+  int blobs = 0;
+  ASSERT_TRUE(store->Walk([&](const BlobInfo& info) {
+    EXPECT_EQ(info.digest, d);
+    ++blobs;
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(blobs, 1);
+}
+
 TEST_F(LocalStoreTest, WalkIgnoresForeignFiles) {
   auto store = Open();
   ASSERT_TRUE(fs::WriteFileAtomic(root_ + "/blobs/sha256/README", "not a blob").ok());

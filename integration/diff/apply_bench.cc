@@ -1,6 +1,6 @@
 // berth-diff-bench: generates a tree (random + text files), Diffs it into a gzip layer, then
 // measures decompression alone, Apply, and the final syncfs. Not a test: numbers depend on the
-// machine and its load. Usage: berth-diff-bench [MiB of data, default 400] [work dir]
+// machine and its load. Usage: berth-diff-bench [MiB of data, default 400] [work dir] [nothread]
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   c = Cpu();
   berth::diff::ApplyOptions opts;
   opts.expected_diff_id = d->diff_id;
+  opts.decompress_in_thread = !(argc > 3 && std::string(argv[3]) == "nothread");
   auto a = berth::diff::Apply(FileReader(fd), berth::diff::kMediaTypeOciLayerGzip, dst, opts);
   double apply_s = Since(t), apply_cpu = Cpu() - c;
   ::close(fd);

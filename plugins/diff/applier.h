@@ -58,6 +58,10 @@ class Applier {
   // A directory created implicitly: copy attributes from the first lower that has it.
   absl::Status InheritFromLowers(int parent_fd, const std::string& name, const std::string& rel);
   void InvalidateParentCache();
+  // Remembers what this layer created: only kPlain opaque directories need it.
+  void Unpacked(const std::string& rel) {
+    if (options_.mode == Mode::kPlain) unpacked_.insert(rel);
+  }
 
   // Removes whatever (pfd, base) holds unless both it and the entry are directories.
   // Sets *merge_dir when an existing directory is kept.

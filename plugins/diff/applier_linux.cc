@@ -151,7 +151,7 @@ absl::Status Applier::ApplyClean(struct archive* a, struct archive_entry* entry,
     return ApplyHardlink(pfd, base, rel, target);
   }
   BERTH_RETURN_IF_ERROR(CreateNode(a, entry, pfd, base, rel));
-  unpacked_.insert(rel);
+  Unpacked(rel);
   return absl::OkStatus();
 }
 
@@ -225,7 +225,7 @@ absl::Status Applier::ApplyHardlink(int pfd, const std::string& base, const std:
   if (::linkat(tdir->get(), tbase.c_str(), pfd, base.c_str(), 0) != 0) {
     return ErrnoStatus(absl::StrCat("hardlink to \"", target, "\""));
   }
-  unpacked_.insert(rel);
+  Unpacked(rel);
   return absl::OkStatus();
 }
 

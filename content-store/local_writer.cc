@@ -107,8 +107,12 @@ absl::Status LocalWriter::Truncate(int64_t size) {
   BERTH_RETURN_IF_ERROR(JoinCheckpoint());
   // Drop the checkpoint first: a crash in between leaves no state, and resume re-hashes.
   std::string state_path = absl::StrCat(s_.dir, "/", ingest::kHashStateFile);
-  if (::unlink(state_path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus(absl::StrCat("remove ", state_path));
+  if (::unlink(state_path.c_str()) != 0) {
+    if (errno != ENOENT) return ErrnoStatus(absl::StrCat("remove ", state_path));
+  } else {
+    // Durably: a checkpoint of the old bytes reappearing after a power loss would describe the
+    // new bytes wrongly (and a blob could be committed under a digest that is not its own).
+    BERTH_RETURN_IF_ERROR(fs::SyncDir(s_.dir));
   }
   if (::ftruncate(s_.fd, 0) != 0) return ErrnoStatus(absl::StrCat("truncate ingest ", s_.ref));
   s_.hasher.Reset();

@@ -220,6 +220,7 @@ void LocalWriter::CrashForTest() {
 void LocalWriter::Release() {
   if (closed_) return;
   (void)JoinCheckpoint();
+  pwriter_.reset();  // idle here: every write waits for its worker before returning
   closed_ = true;
   if (s_.fd >= 0) ::close(s_.fd);
   s_.fd = -1;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -55,6 +56,10 @@ class Applier {
 
   // Parent directories are resolved once per run of entries that share them.
   absl::StatusOr<int> Parent(const std::string& parent, bool create);
+  // Directory attributes to set at the end; an entry of the layer overrides what was recorded
+  // for the directory before (its lower attributes), not the other way round.
+  void Defer(DeferredDir dir, bool from_entry);
+  absl::Status KeepTimesOf(int dir_fd, const std::string& rel);
   // A directory created implicitly: copy attributes from the first lower that has it.
   absl::Status InheritFromLowers(int parent_fd, const std::string& name, const std::string& rel);
   void InvalidateParentCache();
@@ -77,6 +82,7 @@ class Applier {
   Fd cached_parent_fd_;
   std::unordered_set<std::string> unpacked_;
   std::vector<DeferredDir> deferred_dirs_;
+  std::unordered_map<std::string, size_t> deferred_index_;
   std::vector<Fd> lower_fds_;
 };
 

@@ -80,8 +80,7 @@ absl::Status Applier::InheritFromLowers(int parent_fd, const std::string& name,
                              AT_SYMLINK_NOFOLLOW) != 0) {
       return ErrnoStatus(absl::StrCat("chown implicit directory ", rel));
     }
-    DeferredDir d{rel, static_cast<mode_t>(st.st_mode & 07777), {st.st_atim, st.st_mtim}};
-    deferred_dirs_.push_back(std::move(d));
+    Defer({rel, static_cast<mode_t>(st.st_mode & 07777), {st.st_atim, st.st_mtim}}, true);
     return absl::OkStatus();
   }
   return absl::OkStatus();
@@ -92,8 +91,30 @@ void Applier::InvalidateParentCache() {
   cached_parent_.clear();
 }
 
+void Applier::Defer(DeferredDir dir, bool from_entry) {
+  auto [it, fresh] = deferred_index_.emplace(dir.rel, deferred_dirs_.size());
+  if (fresh) {
+    deferred_dirs_.push_back(std::move(dir));
+  } else if (from_entry) {
+    deferred_dirs_[it->second] = std::move(dir);  // the layer's own entry wins
+  }
+}
+
+absl::Status Applier::KeepTimesOf(int dir_fd, const std::string& rel) {
+  // kPlain: a directory the layer changes without listing it keeps its lower attributes, as
+  // it would in the overlay merged view (where it is copied up unchanged).
+  if (options_.mode != Mode::kPlain || deferred_index_.count(rel)) return absl::OkStatus();
+  struct stat st;
+  if (::fstatat(dir_fd, "", &st, AT_EMPTY_PATH) != 0) return ErrnoStatus("stat directory");
+  Defer({rel, static_cast<mode_t>(st.st_mode & 07777), {st.st_atim, st.st_mtim}}, false);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Applier::Parent(const std::string& parent, bool create) {
-  if (parent.empty()) return root_fd_;
+  if (parent.empty()) {
+    BERTH_RETURN_IF_ERROR(KeepTimesOf(root_fd_, parent));
+    return root_fd_;
+  }
   if (cached_parent_fd_.valid() && cached_parent_ == parent) return cached_parent_fd_.get();
   OnCreateDir on_create;
   if (!lower_fds_.empty()) {
@@ -102,6 +123,7 @@ absl::StatusOr<int> Applier::Parent(const std::string& parent, bool create) {
     };
   }
   BERTH_ASSIGN_OR_RETURN(Fd fd, OpenDirBeneath(root_fd_, parent, create, on_create));
+  BERTH_RETURN_IF_ERROR(KeepTimesOf(fd.get(), parent));
   cached_parent_fd_ = std::move(fd);
   cached_parent_ = parent;
   return cached_parent_fd_.get();
@@ -379,7 +401,7 @@ absl::Status Applier::SetDirMetadata(struct archive_entry* entry, int dir_fd,
   BERTH_RETURN_IF_ERROR(SetXattrs(entry, dir_fd, -1, ""));
   DeferredDir d{rel, static_cast<mode_t>(archive_entry_perm(entry) & 07777), {}};
   EntryTimes(entry, d.times);
-  deferred_dirs_.push_back(std::move(d));
+  Defer(std::move(d), true);
   return absl::OkStatus();
 }
 

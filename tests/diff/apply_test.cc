@@ -145,6 +145,25 @@ TEST(ApplyTest, PlainOpaqueDirectoryKeepsOnlyThisLayer) {
   EXPECT_EQ(ReadAll(tmp.path() + "/p/new"), "m");
 }
 
+TEST(ApplyTest, PlainKeepsTimesOfDirectoriesTheLayerDoesNotList) {
+  TempDir tmp;
+  std::string base = TarBuilder()
+                         .Dir("d", {.mtime = 1000})
+                         .File("d/old", "o")
+                         .Dir("e", {.mtime = 2000})
+                         .Finish();
+  ASSERT_TRUE(ApplyTar(base, tmp.path()).ok());
+  std::string layer = TarBuilder()
+                          .File("d/new", "n")
+                          .Whiteout("d/.wh.old")
+                          .File("e/x", "x")
+                          .Dir("e", {.mtime = 3000})
+                          .Finish();
+  ASSERT_TRUE(ApplyTar(layer, tmp.path()).ok());
+  EXPECT_EQ(Lstat(tmp.path() + "/d").st_mtim.tv_sec, 1000) << "as in the overlay merged view";
+  EXPECT_EQ(Lstat(tmp.path() + "/e").st_mtim.tv_sec, 3000) << "the layer's own entry wins";
+}
+
 TEST(ApplyTest, EntriesReplaceExistingOnes) {
   TempDir tmp;
   std::string base = TarBuilder()

@@ -6,10 +6,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <deque>
 #include <map>
+#include <set>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "core/fs.h"
 #include "core/status.h"
 #include "shim-v2/ttrpc/thread.h"
 
@@ -21,7 +29,7 @@ constexpr size_t kMaxUnclaimed = 1024;
 struct State {
   absl::Mutex mu;
   std::map<pid_t, std::function<void(int)>> callbacks ABSL_GUARDED_BY(mu);
-  std::map<pid_t, int> exited ABSL_GUARDED_BY(mu);  // unclaimed exit codes
+  std::map<pid_t, int> exited ABSL_GUARDED_BY(mu);  // reaped by the sweep, unclaimed
   std::deque<pid_t> order ABSL_GUARDED_BY(mu);      // to bound `exited`
 };
 
@@ -30,42 +38,82 @@ State& S() {
   return *s;
 }
 
-void ReapAll() {
-  while (true) {
-    int ws = 0;
-    pid_t pid = waitpid(-1, &ws, WNOHANG);
-    if (pid <= 0) return;
-    int code = ExitCodeFromWaitStatus(ws);
-    std::function<void(int)> fn;
-    {
-      absl::MutexLock lock(&S().mu);
-      auto it = S().callbacks.find(pid);
-      if (it != S().callbacks.end()) {
-        fn = std::move(it->second);
-        S().callbacks.erase(it);
-      } else {
-        S().exited[pid] = code;
-        S().order.push_back(pid);
-        while (S().order.size() > kMaxUnclaimed) {
-          S().exited.erase(S().order.front());
-          S().order.pop_front();
-        }
+// Reaps pid if it exited; fires its callback (if registered) outside the lock.
+// Returns true when it was reaped here.
+bool TryReap(pid_t pid) {
+  int ws = 0;
+  pid_t r = waitpid(pid, &ws, WNOHANG);
+  if (r != pid) return false;
+  int code = ExitCodeFromWaitStatus(ws);
+  std::function<void(int)> fn;
+  {
+    absl::MutexLock lock(&S().mu);
+    auto it = S().callbacks.find(pid);
+    if (it != S().callbacks.end()) {
+      fn = std::move(it->second);
+      S().callbacks.erase(it);
+    } else {
+      S().exited[pid] = code;
+      S().order.push_back(pid);
+      while (S().order.size() > kMaxUnclaimed) {
+        S().exited.erase(S().order.front());
+        S().order.pop_front();
       }
     }
-    if (fn) fn(code);
   }
+  if (fn) fn(code);
+  return true;
+}
+
+// Zombie children of this process (every thread's children).
+std::set<pid_t> ZombieChildren() {
+  std::set<pid_t> out;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    auto kids = berth::fs::ReadFile(absl::StrCat("/proc/self/task/", e->d_name, "/children"));
+    if (!kids.ok()) continue;
+    for (absl::string_view t : absl::StrSplit(*kids, ' ', absl::SkipEmpty())) {
+      int pid;
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(t), &pid)) continue;
+      auto stat = berth::fs::ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+      if (!stat.ok()) continue;
+      size_t p = stat->rfind(')');
+      if (p != std::string::npos && p + 2 < stat->size() && (*stat)[p + 2] == 'Z') out.insert(pid);
+    }
+  }
+  closedir(d);
+  return out;
 }
 
 void Loop() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
+  std::set<pid_t> seen_zombies;
+  absl::Time last_sweep = absl::Now();
   while (true) {
     siginfo_t info;
-    // A timeout covers a SIGCHLD merged with one consumed earlier.
-    timespec ts{1, 0};
+    timespec ts{1, 0};  // also covers SIGCHLDs merged into one
     sigtimedwait(&set, &info, &ts);
-    ReapAll();
+    // Only registered pids are waited for: other children belong to code that waits for them
+    // itself (the executor waits for its helper processes), and must not be stolen.
+    std::vector<pid_t> pids;
+    {
+      absl::MutexLock lock(&S().mu);
+      for (const auto& [pid, fn] : S().callbacks) pids.push_back(pid);
+    }
+    for (pid_t pid : pids) TryReap(pid);
+    if (absl::Now() - last_sweep < absl::Seconds(2)) continue;
+    last_sweep = absl::Now();
+    // Orphans re-parented to us (subreaper) that nobody claims: reap a zombie once it has
+    // been seen twice, two seconds apart.
+    std::set<pid_t> now = ZombieChildren();
+    for (pid_t pid : now) {
+      if (seen_zombies.count(pid) != 0) TryReap(pid);
+    }
+    seen_zombies = std::move(now);
   }
 }
 
@@ -100,12 +148,18 @@ void Reaper::OnExit(pid_t pid, std::function<void(int)> fn) {
     auto it = S().exited.find(pid);
     if (it == S().exited.end()) {
       S().callbacks[pid] = std::move(fn);
-      return;
+      code = -1;
+    } else {
+      code = it->second;
+      S().exited.erase(it);
     }
-    code = it->second;
-    S().exited.erase(it);
   }
-  fn(code);
+  if (code >= 0) {
+    fn(code);
+    return;
+  }
+  // It may have exited already (its SIGCHLD consumed before it was registered).
+  TryReap(pid);
 }
 
 int Reaper::Wait(pid_t pid) {

@@ -1,9 +1,10 @@
 // Process reaping for the shim. The shim is a child subreaper (PR_SET_CHILD_SUBREAPER): the
-// container's init and exec'd processes are re-parented to it when the runtime command that
-// started them exits. One thread owns waitpid(-1): every exit is either delivered to the
-// callback/waiter registered for its pid, or kept (bounded) until someone asks, so an exit that
-// happens before its pid is known (a fast `echo`) is never lost. Nothing else in the shim may
-// call waitpid().
+// container's init and exec'd processes are its children (in-process executor) or are
+// re-parented to it when the runtime command that started them exits. The reaper thread waits
+// only for pids registered with OnExit/Wait (waitpid(pid, WNOHANG) on each SIGCHLD): a child
+// stays a zombie until its pid is known, so a fast `echo` never loses its status, and helpers
+// that the executor waits for itself are never stolen. Unclaimed zombies (orphans re-parented
+// to us) are swept after they have been seen twice, two seconds apart.
 #pragma once
 
 #include <sys/types.h>

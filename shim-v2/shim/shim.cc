@@ -20,6 +20,7 @@
 #include "shim-v2/shim/events.h"
 #include "shim-v2/shim/log.h"
 #include "shim-v2/shim/reaper.h"
+#include "shim-v2/shim/executor_runtime.h"
 #include "shim-v2/shim/runc_runtime.h"
 #include "shim-v2/shim/service.h"
 #include "shim-v2/shim/sha256.h"
@@ -43,20 +44,29 @@ std::string SocketPath(const std::string& address) {
   return absl::StartsWith(address, "unix://") ? address.substr(7) : address;
 }
 
+// The OCI runtime: in-process berth::executor unless a runtime binary is named (runc Options
+// binary_name, or BERTH_SHIM_RUNTIME for tests and comparisons).
 std::string DefaultBinary() {
   const char* env = getenv("BERTH_SHIM_RUNTIME");
-  return env != nullptr && *env != '\0' ? env : "runc";
+  return env != nullptr && *env != '\0' ? env : "";
+}
+
+std::unique_ptr<Runtime> NewRuntime(const std::string& binary, const std::string& root,
+                                    const std::string& bundle) {
+  if (binary.empty()) return std::make_unique<ExecutorRuntime>(root);
+  return std::make_unique<RuncCliRuntime>(binary, root, bundle);
 }
 
 // Builds the runtime of a container and remembers the choice for `delete`.
 std::unique_ptr<Runtime> MakeRuntime(const std::string& ns, const std::string& bundle,
                                      std::string binary, std::string root) {
   if (binary.empty()) binary = DefaultBinary();
+  // The runc shim's own options name "runc" by default; only a non-runc name selects a binary.
   if (root.empty()) root = kDefaultRoot;
   root += "/" + ns;
   (void)berth::fs::MkdirAll(root, 0711);
   (void)berth::fs::WriteFileAtomic(bundle + "/" + kRuntimeFile, binary + "\n" + root + "\n", 0600);
-  return std::make_unique<RuncCliRuntime>(binary, root, bundle);
+  return NewRuntime(binary, root, bundle);
 }
 
 absl::StatusOr<int> Listen(const std::string& path) {
@@ -169,13 +179,13 @@ int Delete(const Flags& f) {
   std::string root = std::string(kDefaultRoot) + "/" + f.ns;
   if (auto saved = berth::fs::ReadFile(bundle + "/" + kRuntimeFile); saved.ok()) {
     std::vector<std::string> lines = absl::StrSplit(*saved, '\n');
-    if (lines.size() >= 2 && !lines[0].empty()) {
+    if (lines.size() >= 2) {
       binary = lines[0];
       root = lines[1];
     }
   }
-  RuncCliRuntime runtime(binary, root, bundle);
-  if (absl::Status st = runtime.Delete(f.id, /*force=*/true); !st.ok()) {
+  std::unique_ptr<Runtime> runtime = NewRuntime(binary, root, bundle);
+  if (absl::Status st = runtime->Delete(f.id, /*force=*/true); !st.ok()) {
     fprintf(stderr, "delete %s: %s\n", f.id.c_str(), st.ToString().c_str());
   }
   if (absl::Status st = mount::UnmountAll(bundle + "/rootfs"); !st.ok()) {

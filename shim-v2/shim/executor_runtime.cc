@@ -1,0 +1,75 @@
+#include "shim-v2/shim/executor_runtime.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/status.h"
+#include "core/status_macros.h"
+#include "executor/executor.h"
+#include "executor/spec.h"
+
+namespace berth::shim {
+
+ExecutorRuntime::ExecutorRuntime(std::string root)
+    : ex_(std::make_unique<executor::Executor>(std::move(root))),
+      devnull_(open("/dev/null", O_RDWR | O_CLOEXEC)) {}
+
+ExecutorRuntime::~ExecutorRuntime() {
+  if (devnull_ >= 0) close(devnull_);
+}
+
+absl::StatusOr<pid_t> ExecutorRuntime::Create(const CreateOptions& opts) {
+  executor::CreateOptions c;
+  c.bundle = opts.bundle;
+  c.console_socket = opts.console_socket;
+  c.no_pivot = opts.no_pivot_root;
+  if (opts.console_socket.empty()) {
+    c.stdin_fd = Fd(opts.stdio.in);
+    c.stdout_fd = Fd(opts.stdio.out);
+    c.stderr_fd = Fd(opts.stdio.err);
+  } else {
+    c.stdin_fd = c.stdout_fd = c.stderr_fd = devnull_;
+  }
+  return ex_->Create(opts.id, c);
+}
+
+absl::Status ExecutorRuntime::Start(const std::string& id) { return ex_->Start(id); }
+
+absl::StatusOr<pid_t> ExecutorRuntime::Exec(const ExecOptions& opts) {
+  BERTH_ASSIGN_OR_RETURN(executor::Process process, executor::ParseProcess(opts.process_json));
+  executor::ExecOptions e;
+  e.process = std::move(process);
+  e.detach = true;
+  e.console_socket = opts.console_socket;
+  if (opts.console_socket.empty()) {
+    e.stdin_fd = Fd(opts.stdio.in);
+    e.stdout_fd = Fd(opts.stdio.out);
+    e.stderr_fd = Fd(opts.stdio.err);
+  } else {
+    e.stdin_fd = e.stdout_fd = e.stderr_fd = devnull_;
+  }
+  BERTH_ASSIGN_OR_RETURN(int pid, ex_->Exec(opts.id, e));
+  return static_cast<pid_t>(pid);
+}
+
+absl::Status ExecutorRuntime::Kill(const std::string& id, int signal, bool all) {
+  return ex_->Kill(id, signal, all);
+}
+
+absl::Status ExecutorRuntime::Delete(const std::string& id, bool force) {
+  return ex_->Delete(id, force);
+}
+
+absl::Status ExecutorRuntime::Pause(const std::string& id) { return ex_->Pause(id); }
+absl::Status ExecutorRuntime::Resume(const std::string& id) { return ex_->Resume(id); }
+
+absl::StatusOr<std::vector<pid_t>> ExecutorRuntime::Ps(const std::string& id) {
+  return ex_->Ps(id);
+}
+
+absl::Status ExecutorRuntime::Update(const std::string& id, const std::string& resources_json) {
+  BERTH_ASSIGN_OR_RETURN(executor::Resources r, executor::ParseResources(resources_json));
+  return ex_->Update(id, r);
+}
+
+}  // namespace berth::shim

@@ -119,6 +119,7 @@ void AddDevices(const Spec& spec, const RootfsOptions& opts, RootfsPlan& plan) {
     if (!seen.insert(path).second) return;
     DeviceOp d;
     d.target = plan.rootfs + CleanContainerPath(path);
+    d.parent = d.target.substr(0, d.target.rfind('/'));
     d.host_path = path;
     d.bind = opts.userns;
     mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;

@@ -70,7 +70,8 @@ int DoMount(Kernel& k, const MountOp& op, int index, ChildMessage* err) {
 }
 
 int DoDevice(Kernel& k, const DeviceOp& d, int index, ChildMessage* err) {
-  int r;
+  int r = MkdirAllNoAlloc(k, d.parent.c_str(), 0755);
+  if (r < 0) return Fail(err, Step::kDevice, r, index);
   if (d.bind) {
     r = k.CreateFile(d.target.c_str());
     if (r < 0 && r != -EEXIST) return Fail(err, Step::kDevice, r, index);

@@ -70,7 +70,12 @@ uint32_t HostIdOfRoot(const std::vector<IdMapping>& maps) {
 }
 
 // Default device rules so the default devices work under a deny-all spec (as runc adds them).
-void AddDefaultDeviceRules(Resources& r) {
+void AddDefaultDeviceRules(const Spec& spec, Resources& r) {
+  // Devices the spec asks us to create are usable too (runc allows them the same way).
+  for (const auto& d : spec.linux.devices) {
+    std::string type(1, d.type == 'u' ? 'c' : d.type);
+    r.devices.push_back({true, type, d.major, d.minor, "rwm"});
+  }
   const std::pair<int, int> kDevs[] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9},
                                        {5, 0}, {5, 1}, {5, 2}};
   for (auto [major, minor] : kDevs) r.devices.push_back({true, "c", major, minor, "rwm"});
@@ -193,7 +198,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
     (void)cgroup->Destroy();
   };
   Resources resources = p.spec.linux.resources.value_or(Resources{});
-  if (layout.mode != CgroupMode::kV2) AddDefaultDeviceRules(resources);
+  if (layout.mode != CgroupMode::kV2) AddDefaultDeviceRules(p.spec, resources);
   BERTH_RETURN_IF_ERROR(Annotate(cgroup->Set(resources), "set cgroup resources"));
 
   RootfsOptions ro;

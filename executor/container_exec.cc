@@ -61,6 +61,7 @@ void SendMsg(int fd, const ChildMessage& m) { send(fd, &m, sizeof(m), MSG_NOSIGN
     for (int i = 0; i < 3; ++i) {
       if (a.stdio[i] >= 0) dup2(a.stdio[i], i);
     }
+    MarkCloexecFrom(3);  // an in-process caller (the shim) may hold fds without O_CLOEXEC
     if (RunProcessSetup(*a.process, nullptr, *a.kernel, &msg) == 0) {
       RunExec(*a.process, *a.kernel, &msg);
     }

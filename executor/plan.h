@@ -82,6 +82,7 @@ struct MountOp {
 
 struct DeviceOp {
   std::string target;  // path under the rootfs
+  std::string parent;  // its directory, created first (/dev/cpu/0 for /dev/cpu/0/cpuid)
   std::string host_path;  // bind from here instead of mknod (user namespaces)
   mode_t mode = 0;        // S_IFCHR | perms
   dev_t dev = 0;

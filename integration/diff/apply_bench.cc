@@ -39,8 +39,8 @@ berth::diff::Reader FileReader(int fd) {
 
 void Generate(const std::string& root, size_t total) {
   std::mt19937_64 rng(42);
-  static const char* kWords[] = {"container", "layer", "snapshot", "overlay", "digest", "berth",
-                                 "kernel", "runtime", "image", "manifest", "lorem", "ipsum"};
+  static const char* kWords[] = {"container", "layer",   "snapshot", "overlay",  "digest", "berth",
+                                 "kernel",    "runtime", "image",    "manifest", "lorem",  "ipsum"};
   size_t written = 0;
   int n = 0;
   while (written < total) {
@@ -57,7 +57,8 @@ void Generate(const std::string& root, size_t total) {
         data.append(reinterpret_cast<const char*>(&v), 8);
       }
     } else {
-      while (data.size() < size) absl::StrAppend(&data, kWords[rng() % 12], " ", rng() % 1000, "\n");
+      while (data.size() < size)
+        absl::StrAppend(&data, kWords[rng() % 12], " ", rng() % 1000, "\n");
     }
     data.resize(size);
     std::string path = absl::StrCat(dir, "/f", n, big ? ".so" : ".txt");
@@ -85,12 +86,10 @@ int main(int argc, char** argv) {
   int out = ::open(layer.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   auto t = Clock::now();
   double c = Cpu();
-  auto d = berth::diff::Diff(empty, src, berth::diff::Mode::kPlain,
-                             [out](const char* b, size_t n) {
-                               return ::write(out, b, n) == static_cast<ssize_t>(n)
-                                          ? absl::OkStatus()
-                                          : absl::InternalError("write");
-                             });
+  auto d = berth::diff::Diff(empty, src, berth::diff::Mode::kPlain, [out](const char* b, size_t n) {
+    return ::write(out, b, n) == static_cast<ssize_t>(n) ? absl::OkStatus()
+                                                         : absl::InternalError("write");
+  });
   double diff_s = Since(t), diff_cpu = Cpu() - c;
   ::close(out);
   if (!d.ok()) {
@@ -134,11 +133,12 @@ int main(int argc, char** argv) {
   t = Clock::now();
   (void)berth::diff::SyncFilesystem(dst);
   double sync_s = Since(t);
-  std::printf("Apply: %.2f s wall for %lld entries: %.0f MiB/s gzip in, %.0f MiB/s tar out; "
-              "%.2f s cpu (%.0f MiB/s gzip in); syncfs %.2f s\n",
-              apply_s, static_cast<long long>(a->entries), a->compressed_size / 1048576.0 / apply_s,
-              a->uncompressed_size / 1048576.0 / apply_s, apply_cpu,
-              a->compressed_size / 1048576.0 / apply_cpu, sync_s);
+  std::printf(
+      "Apply: %.2f s wall for %lld entries: %.0f MiB/s gzip in, %.0f MiB/s tar out; "
+      "%.2f s cpu (%.0f MiB/s gzip in); syncfs %.2f s\n",
+      apply_s, static_cast<long long>(a->entries), a->compressed_size / 1048576.0 / apply_s,
+      a->uncompressed_size / 1048576.0 / apply_s, apply_cpu,
+      a->compressed_size / 1048576.0 / apply_cpu, sync_s);
   (void)berth::fs::RemoveAll(work);
   return 0;
 }

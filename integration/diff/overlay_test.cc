@@ -46,8 +46,11 @@ std::string Layer() {
       .Dir("o")
       .Whiteout("o/.wh..wh..opq")
       .File("o/new", "new")
-      .File("tool", "bin", {.mode = 04755, .uid = 1000, .gid = 1000,
-                            .xattrs = {{"security.capability", CapNetBind()}}})
+      .File("tool", "bin",
+            {.mode = 04755,
+             .uid = 1000,
+             .gid = 1000,
+             .xattrs = {{"security.capability", CapNetBind()}}})
       .Whiteout("etc/.wh.never-existed")
       .Finish();
 }

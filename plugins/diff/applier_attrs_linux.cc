@@ -113,8 +113,8 @@ absl::Status Applier::SetMetadata(struct archive_entry* entry, int fd, int pfd,
   // Order matters: chown clears setuid/setgid and security.capability, so mode and xattrs
   // come after it; times come last because nothing after them may touch the inode.
   if (chown_) {
-    int rc = fd >= 0 ? ::fchown(fd, uid, gid)
-                     : ::fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+    int rc =
+        fd >= 0 ? ::fchown(fd, uid, gid) : ::fchownat(pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
     if (rc != 0) return ErrnoStatus("chown");
   }
   BERTH_RETURN_IF_ERROR(SetXattrs(entry, fd, pfd, base));
@@ -142,6 +142,5 @@ absl::Status Applier::SetDirMetadata(struct archive_entry* entry, int dir_fd,
   Defer(std::move(d), true);
   return absl::OkStatus();
 }
-
 
 }  // namespace berth::diff::internal

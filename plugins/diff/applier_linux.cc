@@ -46,8 +46,8 @@ absl::Status Applier::InheritFromLowers(int parent_fd, const std::string& name,
     if (!dir.ok()) continue;  // absent (or not a directory) in this lower
     struct stat st;
     if (::fstatat(dir->get(), "", &st, AT_EMPTY_PATH) != 0) return ErrnoStatus("stat lower");
-    if (chown_ && ::fchownat(parent_fd, name.c_str(), st.st_uid, st.st_gid,
-                             AT_SYMLINK_NOFOLLOW) != 0) {
+    if (chown_ &&
+        ::fchownat(parent_fd, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
       return ErrnoStatus(absl::StrCat("chown implicit directory ", rel));
     }
     Defer({rel, static_cast<mode_t>(st.st_mode & 07777), {st.st_atim, st.st_mtim}}, true);
@@ -122,8 +122,7 @@ absl::Status Applier::ApplyClean(struct archive* a, struct archive_entry* entry,
   mode_t type = archive_entry_filetype(entry);
   if (archive_entry_size(entry) > options_.max_entry_size) {
     return absl::InvalidArgumentError(absl::StrCat("size ", archive_entry_size(entry),
-                                                   " exceeds the limit ",
-                                                   options_.max_entry_size));
+                                                   " exceeds the limit ", options_.max_entry_size));
   }
   if (archive_entry_uid(entry) < 0 || archive_entry_uid(entry) > 0xfffffffe ||
       archive_entry_gid(entry) < 0 || archive_entry_gid(entry) > 0xfffffffe) {
@@ -201,8 +200,8 @@ absl::Status Applier::ApplyHardlink(int pfd, const std::string& base, const std:
                                     const char* target) {
   absl::StatusOr<std::string> clean = CleanEntryPath(target);
   if (!clean.ok() || clean->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("hardlink target \"", target, "\": ",
-                                                   clean.ok() ? "root" : clean.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hardlink target \"", target, "\": ", clean.ok() ? "root" : clean.status().message()));
   }
   if (*clean == rel) return absl::OkStatus();  // a link to itself: nothing to do
   auto [tparent, tbase] = SplitPath(*clean);
@@ -265,9 +264,9 @@ absl::Status Applier::CreateNode(struct archive* a, struct archive_entry* entry,
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO: {
-      dev_t dev = type == AE_IFIFO ? 0
-                                   : makedev(archive_entry_rdevmajor(entry),
-                                             archive_entry_rdevminor(entry));
+      dev_t dev = type == AE_IFIFO
+                      ? 0
+                      : makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
       mode_t mode = type | (archive_entry_perm(entry) & 0777);
       if (::mknodat(pfd, name, mode, dev) != 0) {
         if (errno != EEXIST) return ErrnoStatus("mknod");

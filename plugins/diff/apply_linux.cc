@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "core/status_macros.h"

@@ -27,8 +27,8 @@ absl::Status ResolveError(int err, const std::string& rel) {
     case ELOOP:
     case ENOTDIR:
     case EXDEV:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "parent \"", rel, "\" is a symlink, not a directory, or escapes the root"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("parent \"", rel, "\" is a symlink, not a directory, or escapes the root"));
     case ENOENT:
       return absl::NotFoundError(absl::StrCat("\"", rel, "\" does not exist"));
     default:

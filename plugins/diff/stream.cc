@@ -151,7 +151,9 @@ absl::StatusOr<Compression> DetectByMagic(absl::string_view head, absl::string_v
   auto starts = [&](absl::string_view magic) { return absl::StartsWith(head, magic); };
   if (starts("\x1f\x8b")) return Compression::kGzip;
   if (starts("\x28\xb5\x2f\xfd")) return Compression::kZstd;
-  if (starts("BZh") || starts(absl::string_view("\xfd" "7zXZ\0", 6))) {
+  if (starts("BZh") || starts(absl::string_view("\xfd"
+                                                "7zXZ\0",
+                                                6))) {
     return absl::UnimplementedError(absl::StrCat(
         "unsupported layer compression (bzip2/xz) for media type \"", media_type, "\""));
   }
@@ -198,7 +200,8 @@ class GzipSink : public Sink {
 
 class ZstdSink : public Sink {
  public:
-  explicit ZstdSink(Writer out) : out_(std::move(out)), cctx_(ZSTD_createCCtx()), buf_(kBufferSize) {
+  explicit ZstdSink(Writer out)
+      : out_(std::move(out)), cctx_(ZSTD_createCCtx()), buf_(kBufferSize) {
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, 3);
   }
   ~ZstdSink() override { ZSTD_freeCCtx(cctx_); }

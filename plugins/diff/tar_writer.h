@@ -35,8 +35,7 @@ class TarWriter {
 
   // Writes the file at `abs_path` (stat data `st`, from lstat) under the name `rel`. A regular
   // file whose inode was already written becomes a hardlink entry.
-  absl::Status AddPath(const std::string& abs_path, const std::string& rel,
-                       const struct stat& st);
+  absl::Status AddPath(const std::string& abs_path, const std::string& rel, const struct stat& st);
 
   // Writes an empty regular file entry (whiteouts), mode 0, owner 0:0, mtime 0.
   absl::Status AddWhiteout(const std::string& rel);

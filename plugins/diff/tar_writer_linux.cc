@@ -1,5 +1,3 @@
-#include "plugins/diff/tar_writer.h"
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "core/status.h"
 #include "core/status_macros.h"
+#include "plugins/diff/tar_writer.h"
 
 namespace berth::diff::internal {
 
@@ -188,8 +187,8 @@ absl::Status TarWriter::CopyData(const std::string& abs_path, int64_t size,
       std::fill(buf.begin(), buf.begin() + n, 0);
     }
     if (archive_write_data(archive_, buf.data(), static_cast<size_t>(n)) < 0) {
-      status = error_.ok() ? absl::InternalError(absl::StrCat("tar data for \"", rel, "\": ",
-                                                             archive_error_string(archive_)))
+      status = error_.ok() ? absl::InternalError(absl::StrCat(
+                                 "tar data for \"", rel, "\": ", archive_error_string(archive_)))
                            : error_;
     }
     left -= n;

@@ -11,12 +11,12 @@ namespace berth::diff {
 namespace {
 
 using testing::Exists;
+using ::testing::HasSubstr;
 using testing::Lstat;
 using testing::ReadAll;
 using testing::StringReader;
 using testing::TarBuilder;
 using testing::TempDir;
-using ::testing::HasSubstr;
 
 absl::StatusOr<ApplyResult> ApplyTar(const std::string& blob, const std::string& root,
                                      ApplyOptions opts = {},
@@ -99,16 +99,11 @@ TEST(ApplyTest, UserXattrsAndNoOverlayXattrsFromTar) {
 
 TEST(ApplyTest, PlainWhiteoutsRemoveLowerEntries) {
   TempDir tmp;
-  std::string base = TarBuilder()
-                         .Dir("a")
-                         .File("a/b", "b")
-                         .File("a/c", "c")
-                         .Dir("d")
-                         .File("d/deep", "x")
-                         .Finish();
+  std::string base =
+      TarBuilder().Dir("a").File("a/b", "b").File("a/c", "c").Dir("d").File("d/deep", "x").Finish();
   ASSERT_TRUE(ApplyTar(base, tmp.path()).ok());
-  std::string layer = TarBuilder().Whiteout("a/.wh.b").Whiteout(".wh.d").Whiteout(
-                          ".wh.missing").Finish();
+  std::string layer =
+      TarBuilder().Whiteout("a/.wh.b").Whiteout(".wh.d").Whiteout(".wh.missing").Finish();
   auto r = ApplyTar(layer, tmp.path());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(Exists(tmp.path() + "/a/b"));
@@ -147,11 +142,8 @@ TEST(ApplyTest, PlainOpaqueDirectoryKeepsOnlyThisLayer) {
 
 TEST(ApplyTest, PlainKeepsTimesOfDirectoriesTheLayerDoesNotList) {
   TempDir tmp;
-  std::string base = TarBuilder()
-                         .Dir("d", {.mtime = 1000})
-                         .File("d/old", "o")
-                         .Dir("e", {.mtime = 2000})
-                         .Finish();
+  std::string base =
+      TarBuilder().Dir("d", {.mtime = 1000}).File("d/old", "o").Dir("e", {.mtime = 2000}).Finish();
   ASSERT_TRUE(ApplyTar(base, tmp.path()).ok());
   std::string layer = TarBuilder()
                           .File("d/new", "n")

@@ -1,10 +1,11 @@
+#include "plugins/diff/diff.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "plugins/diff/diff.h"
 #include "tests/diff/test_util.h"
 
 namespace berth::diff {

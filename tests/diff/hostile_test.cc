@@ -11,11 +11,11 @@ namespace berth::diff {
 namespace {
 
 using testing::Exists;
+using ::testing::HasSubstr;
 using testing::ReadAll;
 using testing::StringReader;
 using testing::TarBuilder;
 using testing::TempDir;
-using ::testing::HasSubstr;
 
 class HostileTest : public ::testing::TestWithParam<Mode> {
  protected:
@@ -83,10 +83,8 @@ TEST_P(HostileTest, AbsolutePath) {
 
 TEST_P(HostileTest, SymlinkThenWriteThroughIt) {
   ExpectRefused(TarBuilder().Symlink("a", sentinel_).File("a/file", "evil").Finish(), "a/file");
-  ExpectRefused(TarBuilder().Symlink("b", "../sentinel").File("b/keep", "evil").Finish(),
-                "b/keep");
-  ExpectRefused(TarBuilder().Symlink("c", "/").File("c/tmp/evil", "x").Finish(),
-                "c/tmp/evil");
+  ExpectRefused(TarBuilder().Symlink("b", "../sentinel").File("b/keep", "evil").Finish(), "b/keep");
+  ExpectRefused(TarBuilder().Symlink("c", "/").File("c/tmp/evil", "x").Finish(), "c/tmp/evil");
 }
 
 TEST_P(HostileTest, SymlinkDirectoryChain) {
@@ -110,8 +108,7 @@ TEST_P(HostileTest, HardlinkOutside) {
 TEST_P(HostileTest, WhiteoutOutside) {
   ExpectRefused(TarBuilder().Whiteout("../.wh.sentinel").Finish(), "../.wh.sentinel");
   ExpectRefused(TarBuilder().Whiteout(".wh..").Finish(), ".wh..");
-  ExpectRefused(TarBuilder().Symlink("s", sentinel_).Whiteout("s/.wh.keep").Finish(),
-                "s/.wh.keep");
+  ExpectRefused(TarBuilder().Symlink("s", sentinel_).Whiteout("s/.wh.keep").Finish(), "s/.wh.keep");
   ExpectRefused(TarBuilder().Symlink("s", sentinel_).Whiteout("s/.wh..wh..opq").Finish(),
                 "s/.wh..wh..opq");
 }
@@ -146,17 +143,15 @@ TEST_P(HostileTest, HugeEntryRefusedByName) {
   ApplyOptions opts;
   opts.mode = GetParam();
   opts.max_entry_size = 1000;
-  absl::Status s =
-      Apply(StringReader(TarBuilder().File("bomb", std::string(5000, 'b')).Finish()),
-            kMediaTypeOciLayer, root_, opts)
-          .status();
+  absl::Status s = Apply(StringReader(TarBuilder().File("bomb", std::string(5000, 'b')).Finish()),
+                         kMediaTypeOciLayer, root_, opts)
+                       .status();
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_THAT(s.message(), HasSubstr("\"bomb\""));
   EXPECT_FALSE(Exists(root_ + "/bomb"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, HostileTest,
-                         ::testing::Values(Mode::kPlain, Mode::kOverlayUpper),
+INSTANTIATE_TEST_SUITE_P(Modes, HostileTest, ::testing::Values(Mode::kPlain, Mode::kOverlayUpper),
                          [](const auto& info) {
                            return info.param == Mode::kPlain ? "Plain" : "OverlayUpper";
                          });

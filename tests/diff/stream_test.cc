@@ -10,10 +10,10 @@
 namespace berth::diff {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::StringReader;
 using testing::TarBuilder;
 using testing::TempDir;
-using ::testing::HasSubstr;
 
 std::string Drain(Reader r, absl::Status* status) {
   std::string out;
@@ -53,8 +53,7 @@ TEST(StreamTest, MediaTypes) {
   EXPECT_EQ(CompressionForMediaType(kMediaTypeDockerLayerGzip)->compression, Compression::kGzip);
   EXPECT_EQ(CompressionForMediaType(kMediaTypeOciLayerZstd)->compression, Compression::kZstd);
   EXPECT_EQ(CompressionForMediaType(kMediaTypeOciLayer)->compression, Compression::kNone);
-  EXPECT_EQ(CompressionForMediaType(
-                "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip")
+  EXPECT_EQ(CompressionForMediaType("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip")
                 ->compression,
             Compression::kGzip);
   EXPECT_TRUE(CompressionForMediaType("")->detect);
@@ -93,8 +92,7 @@ TEST(StreamTest, MultiMemberGzipAndZeroPadding) {
 TEST(StreamTest, CorruptAndTruncatedAreDataLoss) {
   std::string gz = testing::Gzip(Payload(50000));
   absl::Status s;
-  Drain(NewDecompressingReader(StringReader(gz.substr(0, gz.size() - 10)), Compression::kGzip),
-        &s);
+  Drain(NewDecompressingReader(StringReader(gz.substr(0, gz.size() - 10)), Compression::kGzip), &s);
   EXPECT_TRUE(absl::IsDataLoss(s)) << s;
   std::string bad = gz;
   bad[bad.size() - 6] ^= 0x55;  // CRC
@@ -110,7 +108,10 @@ TEST(StreamTest, CorruptAndTruncatedAreDataLoss) {
 TEST(StreamTest, UnsupportedMagicIsUnimplemented) {
   auto r = NewDecompressingReader(StringReader("BZh91AY&SY..."), "");
   EXPECT_TRUE(absl::IsUnimplemented(r.status())) << r.status();
-  r = NewDecompressingReader(StringReader(std::string("\xfd" "7zXZ\0rest", 10)), "odd/type");
+  r = NewDecompressingReader(StringReader(std::string("\xfd"
+                                                      "7zXZ\0rest",
+                                                      10)),
+                             "odd/type");
   EXPECT_TRUE(absl::IsUnimplemented(r.status())) << r.status();
   EXPECT_THAT(r.status().message(), HasSubstr("odd/type"));
 }
@@ -135,11 +136,11 @@ TEST(StreamTest, ApplyFromEveryCompression) {
   std::string tar = TarBuilder().Dir("d").File("d/f", Payload(200000)).Finish();
   std::string multi;  // split mid-entry: a tar that spans gzip members
   multi = testing::Gzip(tar.substr(0, 1000)) + testing::Gzip(tar.substr(1000));
-  for (auto [blob, type] : {std::pair{testing::Gzip(tar), kMediaTypeDockerLayerGzip},
-                            std::pair{multi, kMediaTypeOciLayerGzip},
-                            std::pair{testing::Zstd(tar), kMediaTypeOciLayerZstd},
-                            std::pair{tar, kMediaTypeDockerLayer},
-                            std::pair{testing::Zstd(tar), ""}}) {
+  for (auto [blob, type] :
+       {std::pair{testing::Gzip(tar), kMediaTypeDockerLayerGzip},
+        std::pair{multi, kMediaTypeOciLayerGzip},
+        std::pair{testing::Zstd(tar), kMediaTypeOciLayerZstd},
+        std::pair{tar, kMediaTypeDockerLayer}, std::pair{testing::Zstd(tar), ""}}) {
     TempDir tmp;
     auto r = Apply(StringReader(blob, 333), type, tmp.path(), {});
     ASSERT_TRUE(r.ok()) << "'" << type << "': " << r.status();

@@ -117,7 +117,8 @@ class TarBuilder {
     archive_entry_set_uid(e, o.uid);
     archive_entry_set_gid(e, o.gid);
     archive_entry_set_mtime(e, o.mtime, o.mtime_nsec);
-    for (const auto& [k, v] : o.xattrs) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
+    for (const auto& [k, v] : o.xattrs)
+      archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
     return e;
   }
   TarBuilder& Simple(const std::string& name, unsigned type, const Opts& o) {
@@ -232,8 +233,8 @@ inline void DumpTree(const std::string& root, const std::string& rel, bool dir_m
     std::string r = rel.empty() ? n : rel + "/" + n;
     std::string p = root + "/" + r;
     struct stat st = Lstat(p);
-    std::string line = absl::StrCat("mode=", absl::Hex(st.st_mode), " uid=", st.st_uid,
-                                    " gid=", st.st_gid);
+    std::string line =
+        absl::StrCat("mode=", absl::Hex(st.st_mode), " uid=", st.st_uid, " gid=", st.st_gid);
     if (!S_ISDIR(st.st_mode) || dir_mtimes) {
       absl::StrAppend(&line, " mtime=", st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec);
     }

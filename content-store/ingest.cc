@@ -19,7 +19,11 @@ namespace {
 // std::mutex: Debian's libabsl is not TSan-instrumented, and the tests run under TSan.
 struct LockTable {
   std::mutex mu;
-  absl::flat_hash_map<std::string, absl::Time> held ABSL_GUARDED_BY(mu);
+  struct Entry {
+    absl::Time since;
+    Progress progress;
+  };
+  absl::flat_hash_map<std::string, Entry> held ABSL_GUARDED_BY(mu);
 };
 
 LockTable& Locks() {
@@ -80,16 +84,29 @@ absl::StatusOr<IngestStatus> ReadStatus(const std::string& dir) {
   return st;
 }
 
-absl::Status TryLock(const std::string& key, absl::string_view ref) {
+absl::StatusOr<Progress> TryLock(const std::string& key, absl::string_view ref) {
   LockTable& t = Locks();
   std::lock_guard l(t.mu);
-  auto [it, inserted] = t.held.try_emplace(key, absl::Now());
+  auto [it, inserted] = t.held.try_emplace(key);
   if (!inserted) {
+    absl::Time since = it->second.since;
     return absl::UnavailableError(absl::StrCat("ref ", ref, " locked for ",
-                                               absl::FormatDuration(absl::Now() - it->second),
-                                               " (since ", FormatTimestamp(it->second), ")"));
+                                               absl::FormatDuration(absl::Now() - since),
+                                               " (since ", FormatTimestamp(since), ")"));
   }
-  return absl::OkStatus();
+  it->second.since = absl::Now();
+  it->second.progress = std::make_shared<std::atomic<int64_t>>(-1);
+  return it->second.progress;
+}
+
+std::optional<int64_t> LiveOffset(const std::string& key) {
+  LockTable& t = Locks();
+  std::lock_guard l(t.mu);
+  auto it = t.held.find(key);
+  if (it == t.held.end()) return std::nullopt;
+  int64_t v = it->second.progress->load(std::memory_order_relaxed);
+  if (v < 0) return std::nullopt;  // locked but not published yet
+  return v;
 }
 
 void Unlock(const std::string& key) {

@@ -12,6 +12,9 @@
 // The layout follows containerd's content/local store (plus `expected` and `hashstate`).
 #pragma once
 
+#include <atomic>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -48,8 +51,13 @@ absl::StatusOr<IngestStatus> ReadStatus(const std::string& dir);
 // Process-wide locks, keyed by ingest directory, so two Writers (even of two store objects on
 // the same root) never share an ingest. Like containerd's in-process lock table; not a
 // cross-process lock.
-absl::Status TryLock(const std::string& key, absl::string_view ref);
+// The lock holder publishes its offset through the returned counter, so Status sees bytes a
+// direct-I/O writer still stages in memory.
+using Progress = std::shared_ptr<std::atomic<int64_t>>;
+absl::StatusOr<Progress> TryLock(const std::string& key, absl::string_view ref);
 void Unlock(const std::string& key);
 bool IsLocked(const std::string& key);
+// The offset the holder of `key` published, if it is locked.
+std::optional<int64_t> LiveOffset(const std::string& key);
 
 }  // namespace berth::content::ingest

@@ -239,7 +239,7 @@ absl::StatusOr<std::unique_ptr<Writer>> LocalStore::OpenWriter(absl::string_view
   LocalWriter::State state;
   state.ref = std::string(ref);
   state.dir = absl::StrCat(shared_->ingest_dir, "/", ingest::DirName(ref));
-  BERTH_RETURN_IF_ERROR(ingest::TryLock(state.dir, ref));
+  BERTH_ASSIGN_OR_RETURN(state.progress, ingest::TryLock(state.dir, ref));
   absl::Cleanup unlock = [&state] { ingest::Unlock(state.dir); };
 
   auto existing = ingest::ReadStatus(state.dir);
@@ -276,6 +276,15 @@ absl::StatusOr<std::unique_ptr<Writer>> LocalStore::OpenWriter(absl::string_view
   struct stat st;
   if (::fstat(state.fd, &st) != 0) return ErrnoStatus(absl::StrCat("stat ", data));
   BERTH_ASSIGN_OR_RETURN(state.hasher, ResumeHash(*shared_, state.dir, state.fd, st.st_size));
+  if (shared_->options.direct_io) {
+    int direct_fd = ::open(data.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (direct_fd >= 0) {
+      BERTH_ASSIGN_OR_RETURN(state.direct,
+                             DirectAppender::Create(state.fd, direct_fd, st.st_size));
+    } else if (errno != EINVAL) {
+      return ErrnoStatus(absl::StrCat("open ", data, " for direct I/O"));
+    }
+  }
   state.offset = st.st_size;
   state.total = existing->total;
   state.expected = existing->expected;
@@ -291,6 +300,7 @@ absl::StatusOr<IngestStatus> LocalStore::Status(absl::string_view ref) {
   if (absl::IsNotFound(st.status()) || (st.ok() && st->ref != ref)) {
     return absl::NotFoundError(absl::StrCat("ingest ref \"", ref, "\": not found"));
   }
+  if (st.ok()) st->offset = ingest::LiveOffset(dir).value_or(st->offset);
   return st;
 }
 
@@ -298,9 +308,11 @@ absl::StatusOr<std::vector<IngestStatus>> LocalStore::ListStatuses() {
   std::vector<IngestStatus> out;
   BERTH_RETURN_IF_ERROR(ListDir(shared_->ingest_dir, [&](const char* name) -> absl::Status {
     if (absl::StartsWith(name, ingest::kTempDirPrefix)) return absl::OkStatus();
-    auto st = ingest::ReadStatus(absl::StrCat(shared_->ingest_dir, "/", name));
+    std::string dir = absl::StrCat(shared_->ingest_dir, "/", name);
+    auto st = ingest::ReadStatus(dir);
     if (absl::IsNotFound(st.status())) return absl::OkStatus();  // committed/aborted meanwhile
     if (!st.ok()) return st.status();
+    st->offset = ingest::LiveOffset(dir).value_or(st->offset);
     out.push_back(*std::move(st));
     return absl::OkStatus();
   }));
@@ -309,7 +321,7 @@ absl::StatusOr<std::vector<IngestStatus>> LocalStore::ListStatuses() {
 
 absl::Status LocalStore::Abort(absl::string_view ref) {
   std::string dir = absl::StrCat(shared_->ingest_dir, "/", ingest::DirName(ref));
-  BERTH_RETURN_IF_ERROR(ingest::TryLock(dir, ref));
+  BERTH_RETURN_IF_ERROR(ingest::TryLock(dir, ref).status());
   absl::Cleanup unlock = [&dir] { ingest::Unlock(dir); };
   struct stat st;
   if (::lstat(dir.c_str(), &st) != 0) {

@@ -35,7 +35,9 @@ int RenameNoReplace(const std::string& from, const std::string& to) {
 }  // namespace
 
 LocalWriter::LocalWriter(std::shared_ptr<LocalStore::Shared> shared, State state)
-    : shared_(std::move(shared)), s_(std::move(state)), last_checkpoint_(s_.offset) {}
+    : shared_(std::move(shared)), s_(std::move(state)), last_checkpoint_(s_.offset) {
+  s_.progress->store(s_.offset, std::memory_order_relaxed);
+}
 
 LocalWriter::~LocalWriter() {
   if (closed_) return;
@@ -71,6 +73,14 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
   absl::Status st = WriteAndHash(data, &written);
   shared_->bytes_hashed.fetch_add(static_cast<int64_t>(written), std::memory_order_relaxed);
   s_.offset += static_cast<int64_t>(written);
+  s_.progress->store(s_.offset, std::memory_order_relaxed);
+  if (!st.ok() && s_.direct != nullptr) {
+    // Staged bytes may be lost and the hash no longer matches the file: give the ref up; a
+    // new OpenWriter resumes from what the file holds.
+    s_.direct->Discard();
+    Release();
+    return Annotate(st, absl::StrCat("ref ", s_.ref, " (writer closed; reopen to resume)"));
+  }
   BERTH_RETURN_IF_ERROR(Annotate(st, absl::StrCat("ref ", s_.ref)));
   if (s_.offset - last_checkpoint_ >= shared_->options.checkpoint_interval) {
     BERTH_RETURN_IF_ERROR(MaybeStartCheckpoint());
@@ -78,7 +88,21 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
   return absl::OkStatus();
 }
 
+absl::Status LocalWriter::Flush() {
+  if (s_.direct == nullptr) return absl::OkStatus();
+  return Annotate(s_.direct->Flush(), absl::StrCat("flush ingest ", s_.ref));
+}
+
 absl::Status LocalWriter::WriteAndHash(absl::string_view data, size_t* written) {
+  if (s_.direct != nullptr) {
+    // Staging copies the bytes and hands full buffers to the helper thread, which writes them
+    // while this thread hashes.
+    *written = 0;
+    BERTH_RETURN_IF_ERROR(s_.direct->Append(data));
+    s_.hasher.Update(data);
+    *written = data.size();
+    return absl::OkStatus();
+  }
   if (data.size() < kParallelWriteMin) {
     absl::Status st = PwriteAll(s_.fd, data, s_.offset, written);
     s_.hasher.Update(data.substr(0, *written));
@@ -105,6 +129,7 @@ absl::Status LocalWriter::Truncate(int64_t size) {
   }
   // A checkpoint still being written would resurrect the old hash state after the unlink.
   BERTH_RETURN_IF_ERROR(JoinCheckpoint());
+  if (s_.direct != nullptr) BERTH_RETURN_IF_ERROR(s_.direct->Reset());
   // Drop the checkpoint first: a crash in between leaves no state, and resume re-hashes.
   std::string state_path = absl::StrCat(s_.dir, "/", ingest::kHashStateFile);
   if (::unlink(state_path.c_str()) != 0) {
@@ -117,6 +142,7 @@ absl::Status LocalWriter::Truncate(int64_t size) {
   if (::ftruncate(s_.fd, 0) != 0) return ErrnoStatus(absl::StrCat("truncate ingest ", s_.ref));
   s_.hasher.Reset();
   s_.offset = 0;
+  s_.progress->store(0, std::memory_order_relaxed);
   last_checkpoint_ = 0;
   return absl::OkStatus();
 }
@@ -130,6 +156,7 @@ absl::Status LocalWriter::WriteCheckpoint(const std::string& state) {
 absl::Status LocalWriter::MaybeStartCheckpoint() {
   if (checkpoint_running_.load(std::memory_order_acquire)) return absl::OkStatus();
   BERTH_RETURN_IF_ERROR(Annotate(JoinCheckpoint(), "checkpoint"));
+  BERTH_RETURN_IF_ERROR(Flush());  // the saved state may only cover bytes in the file
   last_checkpoint_ = s_.offset;
   if (!shared_->options.background_checkpoints) return WriteCheckpoint(s_.hasher.Serialize());
   checkpoint_running_.store(true, std::memory_order_release);
@@ -163,6 +190,7 @@ absl::Status LocalWriter::DiscardIngest(absl::Status why) {
 }
 
 absl::Status LocalWriter::CommitLocked(int64_t size, const Digest& expected_arg) {
+  BERTH_RETURN_IF_ERROR(Flush());
   if (::fsync(s_.fd) != 0) return ErrnoStatus(absl::StrCat("sync ingest ", s_.ref));
   int64_t want_size = size > 0 ? size : s_.total;
   if (want_size > 0 && want_size != s_.offset) {
@@ -204,6 +232,7 @@ absl::Status LocalWriter::Commit(int64_t size, const Digest& expected) {
 absl::Status LocalWriter::Close() {
   if (closed_) return absl::OkStatus();
   absl::Status st = JoinCheckpoint();
+  if (st.ok()) st = Flush();
   if (st.ok()) st = WriteCheckpoint(s_.hasher.Serialize());
   if (st.ok()) {
     st = ingest::WriteTimeFile(absl::StrCat(s_.dir, "/", ingest::kUpdatedAtFile), absl::Now());
@@ -214,6 +243,7 @@ absl::Status LocalWriter::Close() {
 
 void LocalWriter::CrashForTest() {
   (void)JoinCheckpoint();  // a real crash would also lose a half-written checkpoint: harmless
+  if (s_.direct != nullptr) s_.direct->Discard();  // staged bytes die with the process
   Release();
 }
 
@@ -221,6 +251,7 @@ void LocalWriter::Release() {
   if (closed_) return;
   (void)JoinCheckpoint();
   pwriter_.reset();  // idle here: every write waits for its worker before returning
+  s_.direct.reset();  // waits for a direct write in flight, closes the O_DIRECT fd
   closed_ = true;
   if (s_.fd >= 0) ::close(s_.fd);
   s_.fd = -1;

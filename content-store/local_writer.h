@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "content-store/content_store.h"
+#include "content-store/direct_appender.h"
+#include "content-store/ingest.h"
 #include "content-store/local_store.h"
 #include "content-store/pwrite_worker.h"
 #include "content-store/resumable_sha256.h"
@@ -24,6 +26,8 @@ class LocalWriter final : public Writer {
     Digest expected;
     absl::Time started_at;
     ResumableSha256 hasher;  // covers exactly [0, offset)
+    std::unique_ptr<DirectAppender> direct;  // null: buffered writes through fd
+    ingest::Progress progress;                // from the ref lock: s_.offset for Status
   };
   // Takes ownership of state.fd and of the ref lock (already held).
   LocalWriter(std::shared_ptr<LocalStore::Shared> shared, State state);
@@ -43,8 +47,10 @@ class LocalWriter final : public Writer {
  private:
   absl::Status CheckOpen() const;
   // Writes data at the current offset and hashes it; `*written` bytes reached the file and the
-  // hash covers exactly those.
+  // hash covers exactly those. With direct I/O, bytes may still be staged (see Flush).
   absl::Status WriteAndHash(absl::string_view data, size_t* written);
+  // With direct I/O: puts every staged byte into the file. No-op otherwise.
+  absl::Status Flush();
   // Saves `state` (covering `offset` bytes) after making data durable. Blocking.
   absl::Status WriteCheckpoint(const std::string& state);
   // Starts WriteCheckpoint of the current state on a background thread, unless one is still

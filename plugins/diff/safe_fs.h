@@ -60,6 +60,9 @@ using OnCreateDir =
 absl::StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel, bool create,
                                   const OnCreateDir& on_create = nullptr);
 
+// Forces the O_NOFOLLOW walk instead of openat2 (to test the path older kernels take).
+void DisableOpenat2ForTest(bool disable);
+
 // Opens an O_PATH directory fd for reading (getdents, fsetxattr, fchmod).
 absl::StatusOr<Fd> ReopenDir(int dir_fd);
 

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <vector>
 
@@ -20,7 +21,7 @@ namespace {
 constexpr size_t kMaxPath = 4096;
 
 // openat2 is missing on kernels < 5.6 (and in some seccomp sandboxes): remember and fall back.
-bool g_openat2_unavailable = false;
+std::atomic<bool> g_openat2_unavailable{false};
 
 absl::Status ResolveError(int err, const std::string& rel) {
   switch (err) {
@@ -62,6 +63,8 @@ absl::StatusOr<Fd> WalkBeneath(int root_fd, const std::string& rel, bool create,
 }
 
 }  // namespace
+
+void DisableOpenat2ForTest(bool disable) { g_openat2_unavailable = disable; }
 
 void Fd::Reset() {
   if (fd_ >= 0) ::close(fd_);

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "plugins/diff/diff.h"
+#include "plugins/diff/safe_fs.h"
 #include "tests/diff/test_util.h"
 
 namespace berth::diff {
@@ -17,10 +18,14 @@ using testing::StringReader;
 using testing::TarBuilder;
 using testing::TempDir;
 
-class HostileTest : public ::testing::TestWithParam<Mode> {
+// (mode, resolve parents with openat2 or with the O_NOFOLLOW walk of older kernels)
+class HostileTest : public ::testing::TestWithParam<std::tuple<Mode, bool>> {
  protected:
+  Mode mode() const { return std::get<0>(GetParam()); }
+  void TearDown() override { internal::DisableOpenat2ForTest(false); }
   void SetUp() override {
-    if (GetParam() == Mode::kOverlayUpper && ::geteuid() != 0) {
+    internal::DisableOpenat2ForTest(!std::get<1>(GetParam()));
+    if (mode() == Mode::kOverlayUpper && ::geteuid() != 0) {
       GTEST_SKIP() << "overlay whiteouts need root (mknod, trusted.* xattrs)";
     }
     root_ = tmp_.Sub("root");
@@ -43,7 +48,7 @@ class HostileTest : public ::testing::TestWithParam<Mode> {
 
   absl::Status ApplyLayer(const std::string& tar) {
     ApplyOptions opts;
-    opts.mode = GetParam();
+    opts.mode = mode();
     return Apply(StringReader(tar), kMediaTypeOciLayer, root_, opts).status();
   }
 
@@ -97,6 +102,12 @@ TEST_P(HostileTest, SymlinkDirectoryChain) {
                 "real/d1/sub/x");
 }
 
+TEST_P(HostileTest, SymlinkParentInsideTheRootIsRefusedToo) {
+  // Stricter than containerd (which resolves it in the root): no parent symlink is followed.
+  ExpectRefused(TarBuilder().Dir("real").Symlink("alias", "real").File("alias/f", "x").Finish(),
+                "alias/f");
+}
+
 TEST_P(HostileTest, HardlinkOutside) {
   ExpectRefused(TarBuilder().Hardlink("link", "../../etc/passwd").Finish(), "link");
   ExpectRefused(TarBuilder().Hardlink("link", "/etc/passwd").Finish(), "link");
@@ -141,7 +152,7 @@ TEST_P(HostileTest, EntriesReplaceSymlinksInsteadOfFollowingThem) {
 
 TEST_P(HostileTest, HugeEntryRefusedByName) {
   ApplyOptions opts;
-  opts.mode = GetParam();
+  opts.mode = mode();
   opts.max_entry_size = 1000;
   absl::Status s = Apply(StringReader(TarBuilder().File("bomb", std::string(5000, 'b')).Finish()),
                          kMediaTypeOciLayer, root_, opts)
@@ -151,10 +162,13 @@ TEST_P(HostileTest, HugeEntryRefusedByName) {
   EXPECT_FALSE(Exists(root_ + "/bomb"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, HostileTest, ::testing::Values(Mode::kPlain, Mode::kOverlayUpper),
-                         [](const auto& info) {
-                           return info.param == Mode::kPlain ? "Plain" : "OverlayUpper";
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Modes, HostileTest,
+    ::testing::Combine(::testing::Values(Mode::kPlain, Mode::kOverlayUpper), ::testing::Bool()),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param) == Mode::kPlain ? "Plain" : "OverlayUpper") +
+             (std::get<1>(info.param) ? "Openat2" : "Walk");
+    });
 
 }  // namespace
 }  // namespace berth::diff

@@ -211,7 +211,9 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   BERTH_ASSIGN_OR_RETURN(p.rootfs, BuildRootfsPlan(p.spec, ro));
   const Seccomp* seccomp = p.spec.linux.seccomp ? &*p.spec.linux.seccomp : nullptr;
   BERTH_ASSIGN_OR_RETURN(p.process, BuildProcessPlan(*p.spec.process, seccomp));
-  if (p.process.terminal) {
+  if (p.process.terminal && opts.console_socket_fd >= 0) {
+    p.process.console_socket = opts.console_socket_fd;
+  } else if (p.process.terminal) {
     if (opts.console_socket.empty()) {
       return absl::InvalidArgumentError("process.terminal needs --console-socket");
     }
@@ -254,8 +256,13 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
     BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "uid_map", IdMapText(p.spec.linux.uid_mappings)));
     BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "gid_map", IdMapText(p.spec.linux.gid_mappings)));
   }
-  BERTH_RETURN_IF_ERROR(cgroup->Apply(pid));
+  // Moving a task between v1 cgroups is slow (each cgroup.procs write waits for an RCU grace
+  // period), so the init sets up its rootfs meanwhile; it cannot exec before we read "ready".
+  // A cgroup namespace must be unshared after the move: then the move comes first.
+  bool join_first = p.ns.unshare_cgroup;
+  if (join_first) BERTH_RETURN_IF_ERROR(cgroup->Apply(pid));
   if (write(sv[0], "1", 1) != 1) return ErrnoStatus("signal container init");
+  if (!join_first) BERTH_RETURN_IF_ERROR(cgroup->Apply(pid));
   BERTH_RETURN_IF_ERROR(ReadChildReady(sv[0], &p.rootfs, &p.process));
 
   StoredState state;
@@ -293,9 +300,23 @@ absl::StatusOr<pid_t> Executor::Create(const std::string& id, const CreateOption
 absl::StatusOr<int> Executor::Run(const std::string& id, const CreateOptions& opts, bool detach) {
   BERTH_ASSIGN_OR_RETURN(pid_t pid, CreateInternal(id, opts, /*with_fifo=*/false, detach));
   if (detach) return 0;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // Forward the usual termination signals to the container, like runc run does. SIGCHLD is
+  // in the set so the wait wakes up as soon as the process exits.
+  sigset_t set, old;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) {
+    sigaddset(&set, sig);
   }
+  sigprocmask(SIG_BLOCK, &set, &old);
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    struct timespec timeout = {1, 0};
+    int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig > 0 && sig != SIGCHLD) kill(pid, sig);
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   (void)Delete(id, /*force=*/true);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);

@@ -124,7 +124,9 @@ absl::StatusOr<int> Executor::Exec(const std::string& id, const ExecOptions& opt
   }
   BERTH_ASSIGN_OR_RETURN(ProcessPlan plan, BuildProcessPlan(opts.process, seccomp));
   plan.setsid = false;
-  if (plan.terminal) {
+  if (plan.terminal && opts.console_socket_fd >= 0) {
+    plan.console_socket = opts.console_socket_fd;
+  } else if (plan.terminal) {
     if (opts.console_socket.empty()) {
       return absl::InvalidArgumentError("process.terminal needs --console-socket");
     }

@@ -29,6 +29,8 @@ struct CreateOptions {
   std::string bundle;          // directory holding config.json; made absolute
   std::string pid_file;        // written with the init pid when non-empty
   std::string console_socket;  // unix socket receiving the pty master (process.terminal)
+  int console_socket_fd = -1;  // or: an already connected socket (e.g. one end of a
+                               // socketpair of an in-process shim); not closed by Create
   bool no_pivot = false;       // MS_MOVE + chroot instead of pivot_root (ramfs roots)
   int preserve_fds = 0;        // fds 3..3+N-1 stay open in the container
   // stdio of the container process; -1 = inherit the caller's.
@@ -40,6 +42,7 @@ struct ExecOptions {
   bool detach = true;          // false: wait and return the exit status
   std::string pid_file;
   std::string console_socket;
+  int console_socket_fd = -1;  // as in CreateOptions
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
 };
 
@@ -65,8 +68,9 @@ class Executor {
   absl::StatusOr<pid_t> Create(const std::string& id, const CreateOptions& opts);
   // Lets a created container exec its process. FailedPrecondition unless "created".
   absl::Status Start(const std::string& id);
-  // Create + Start; with detach=false waits for the process, deletes the container and
-  // returns the exit status (128+signal when killed).
+  // Create + Start; with detach=false waits for the process (forwarding SIGINT, SIGTERM,
+  // SIGHUP, SIGQUIT, SIGUSR1/2, SIGWINCH to it), deletes the container and returns the exit
+  // status (128+signal when killed).
   absl::StatusOr<int> Run(const std::string& id, const CreateOptions& opts, bool detach);
   // NotFound when the container does not exist.
   absl::StatusOr<ContainerState> State(const std::string& id);

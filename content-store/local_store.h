@@ -9,7 +9,9 @@
 //
 // Resumable ingests: every `checkpoint_interval` bytes (and at Close) the writer fdatasyncs the
 // data and atomically saves its SHA-256 state with the offset it covers, so reopening a ref
-// after a crash or disconnect hashes only the bytes after the last checkpoint.
+// after a crash or disconnect hashes only the bytes after the last checkpoint. With direct I/O
+// a writer stages up to 4 MiB in memory; a crash loses what was staged since the last
+// checkpoint, and Status after the restart tells the client where to resume.
 #pragma once
 
 #include <atomic>

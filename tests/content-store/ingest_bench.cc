@@ -2,7 +2,7 @@
 // Not a test (no timed assertions): run by hand, numbers go into content-store/README.md.
 //
 //   content_ingest_bench [--size-mib N] [--chunk-kib N] [--dir DIR] [--checkpoint-mib N]
-//                        [--reps N]
+//                        [--reps N] [--direct 0|1]
 //
 // It writes a file of N MiB of pseudo-random bytes into DIR, warms the page cache, then
 // alternates, `reps` times: `sha256sum FILE`, and reading the same file in chunks into a
@@ -60,7 +60,7 @@ std::string Sha256Sum(const std::string& path, double* secs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t size_mib = 1024, chunk_kib = 1024, checkpoint_mib = 64, reps = 3;
+  int64_t size_mib = 1024, chunk_kib = 1024, checkpoint_mib = 64, reps = 3, direct = 1;
   std::string dir = "/var/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     else if (flag == "--checkpoint-mib") checkpoint_mib = std::atoll(argv[i + 1]);
     else if (flag == "--dir") dir = argv[i + 1];
     else if (flag == "--reps") reps = std::atoll(argv[i + 1]);
+    else if (flag == "--direct") direct = std::atoll(argv[i + 1]);
     else { std::fprintf(stderr, "unknown flag %s\n", argv[i]); return 2; }
   }
   const int64_t size = size_mib << 20;
@@ -81,8 +82,9 @@ int main(int argc, char** argv) {
   std::string hex = Sha256Sum(src, &warm);  // warms the page cache for both contenders
   auto expected = berth::content::Digest::Parse("sha256:" + hex);
   if (!expected.ok()) { std::fprintf(stderr, "sha256sum failed\n"); return 1; }
-  std::printf("size %lld MiB, chunk %lld KiB, checkpoint every %lld MiB, dir %s\n",
-              (long long)size_mib, (long long)chunk_kib, (long long)checkpoint_mib, dir.c_str());
+  std::printf("size %lld MiB, chunk %lld KiB, checkpoint every %lld MiB, %s I/O, dir %s\n",
+              (long long)size_mib, (long long)chunk_kib, (long long)checkpoint_mib,
+              direct ? "direct" : "buffered", dir.c_str());
   const double mib = static_cast<double>(size_mib);
   double best_sum = 1e9, best_ingest = 1e9, best_total = 1e9;
   std::string buf(static_cast<size_t>(chunk_kib) << 10, '\0');
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
     double sum_secs = 0;
     Sha256Sum(src, &sum_secs);
     std::string root = absl::StrCat(work, "/store", rep);
-    auto store = berth::content::LocalStore::Open(root, {.checkpoint_interval = checkpoint_mib << 20});
+    auto store = berth::content::LocalStore::Open(
+        root, {.checkpoint_interval = checkpoint_mib << 20, .direct_io = direct != 0});
     if (!store.ok()) { std::fprintf(stderr, "%s\n", store.status().ToString().c_str()); return 1; }
     auto t0 = Clock::now();
     auto w = (*store)->OpenWriter("bench", size, *expected);

@@ -13,6 +13,7 @@
 #include "core/status_macros.h"
 #include "google/protobuf/empty.pb.h"
 #include "shim-v2/shim/log.h"
+#include "shim-v2/shim/oom.h"
 #include "shim-v2/shim/reaper.h"
 #include "shim-v2/shim/stats.h"
 #include "shim-v2/ttrpc/thread.h"
@@ -180,6 +181,15 @@ absl::StatusOr<std::string> TaskService::Create(const ttrpc::CallContext&,
   if (absl::Status st = p->io->AfterStart(); !st.ok()) Log("warn", st.ToString());
   c.init = p;
   WatchExit(c.id, p);
+  if (auto info = ReadBundleInfo(c.bundle); info.ok()) {
+    std::string id = c.id;
+    absl::Status st = WatchOom(info->cgroups_path, [this, id] {
+      ev::TaskOOM e;
+      e.set_container_id(id);
+      publisher_->Publish("/tasks/oom", e);
+    });
+    if (!st.ok()) Log("debug", absl::StrCat("oom events for ", id, ": ", st.ToString()));
+  }
   ev::TaskCreate e;
   e.set_container_id(c.id);
   e.set_bundle(c.bundle);

@@ -1,6 +1,7 @@
 #include "shim-v2/shim/shim.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -223,7 +224,9 @@ int Delete(const Flags& f) {
     }
   }
   std::unique_ptr<Runtime> runtime = NewRuntime(binary, root, bundle);
-  if (absl::Status st = runtime->Delete(f.id, /*force=*/true); !st.ok()) {
+  // NotFound is the normal case: the serving shim deleted the container before it exited.
+  if (absl::Status st = runtime->Delete(f.id, /*force=*/true);
+      !st.ok() && st.code() != absl::StatusCode::kNotFound) {
     fprintf(stderr, "delete %s: %s\n", f.id.c_str(), st.ToString().c_str());
   }
   if (absl::Status st = mount::UnmountAll(bundle + "/rootfs"); !st.ok()) {
@@ -239,6 +242,8 @@ int Delete(const Flags& f) {
 
 int Serve(const Flags& f) {
   signal(SIGPIPE, SIG_IGN);
+  // One malloc arena: a handful of short-lived threads do not need their own 64 MiB arenas.
+  mallopt(M_ARENA_MAX, 1);
   if (absl::Status st = Reaper::Get().Start(); !st.ok()) return Fail(st);
   // Logs go to the bundle's `log` fifo, which containerd is reading.
   int log = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -284,6 +289,21 @@ int Serve(const Flags& f) {
   });
   if (!started.ok()) return Fail(started);
   TrimStartupPages();
+  // Calls fault text back in (the executor's create path, protobuf parsing); once they are
+  // answered and things are quiet again, drop those pages too.
+  (void)ttrpc::StartDetached(
+      [] {
+        uint64_t seen = server->Completed();
+        while (true) {
+          absl::SleepFor(absl::Seconds(3));
+          uint64_t now = server->Completed();
+          if (now != seen) {
+            seen = now;
+            TrimStartupPages();
+          }
+        }
+      },
+      64 * 1024);
   stop->WaitForNotification();
   // Let the Shutdown response (and any other in-flight reply) reach containerd, then go.
   server->WaitIdle(absl::Seconds(2));

@@ -138,6 +138,7 @@ void Server::Dispatch(std::shared_ptr<Conn> conn, uint32_t stream_id, std::strin
     bytes = resp.SerializeAsString();
   }
   (void)conn->Send(stream_id, bytes);  // a write error means the reader sees the close too
+  completed_.fetch_add(1);
   in_flight_.fetch_sub(1);
 }
 

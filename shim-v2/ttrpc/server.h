@@ -49,6 +49,9 @@ class Server {
   // Number of requests whose handlers are running or whose responses are being written.
   int InFlight() const { return in_flight_.load(); }
 
+  // Requests answered so far (lets an idle task notice activity).
+  uint64_t Completed() const { return completed_.load(); }
+
   // Waits up to `timeout` for InFlight() to reach zero; true if it did.
   bool WaitIdle(absl::Duration timeout);
 
@@ -61,6 +64,7 @@ class Server {
   std::map<std::string, Handler> handlers_;  // key: "service/method"; read-only while serving
   std::atomic<int> in_flight_{0};
   std::atomic<int> readers_{0};
+  std::atomic<uint64_t> completed_{0};
   std::atomic<bool> shutdown_{false};
   std::atomic<int> listen_fd_{-1};
   absl::Mutex mu_;

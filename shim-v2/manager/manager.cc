@@ -1,0 +1,310 @@
+#include "shim-v2/manager/manager.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "containerd/events/task.pb.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+#include "shim-v2/manager/binary.h"
+
+namespace berth::runtime {
+namespace {
+
+namespace v2 = ::containerd::task::v2;
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(30);
+constexpr absl::Duration kShutdownTimeout = absl::Seconds(3);
+constexpr absl::Duration kLoadTimeout = absl::Seconds(5);
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  int64_t ns = absl::ToUnixNanos(t);
+  out->set_seconds(ns / 1000000000);
+  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") out.push_back(name);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+void RecordExit(const std::string& state, const std::string& root,
+                const events::Envelope& envelope);
+
+}  // namespace
+
+TaskManager::TaskManager(ManagerOptions options, std::shared_ptr<events::Exchange> exchange)
+    : options_(std::move(options)), exchange_(std::move(exchange)) {
+  if (exchange_ != nullptr) {
+    exchange_->AddListener([state = options_.state, root = options_.root](
+                               const events::Envelope& e) { RecordExit(state, root, e); });
+  }
+}
+
+TaskManager::~TaskManager() {
+  // Shims outlive the daemon: close connections without touching the tasks.
+  absl::MutexLock lock(&mu_);
+  for (auto& [key, shim] : tasks_) {
+    if (shim) shim->Close();
+  }
+}
+
+ShimCommand TaskManager::CommandFor(const Bundle& bundle, const std::string& binary) const {
+  return ShimCommand{binary,
+                     bundle.ns,
+                     bundle.id,
+                     bundle.path,
+                     options_.grpc_address,
+                     options_.ttrpc_address,
+                     options_.publish_binary,
+                     options_.debug};
+}
+
+void TaskManager::Track(const std::shared_ptr<Shim>& shim) {
+  std::string ns = shim->ns(), id = shim->id();
+  {
+    absl::MutexLock lock(&mu_);
+    tasks_[Key(ns, id)] = shim;
+  }
+  shim->Watch([this, ns, id] { OnDeadShim(ns, id); });
+}
+
+absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
+                                                          const std::string& id,
+                                                          const CreateOpts& opts,
+                                                          uint32_t* pid) {
+  const std::string key = Key(ns, id);
+  {
+    absl::MutexLock lock(&mu_);
+    if (tasks_.count(key)) {
+      return absl::AlreadyExistsError(absl::StrCat("task \"", id, "\": already exists"));
+    }
+    tasks_[key] = nullptr;  // reserved while the shim starts
+  }
+  auto unreserve = [&] {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(key);
+    if (it != tasks_.end() && it->second == nullptr) tasks_.erase(it);
+  };
+  auto result = [&]() -> absl::StatusOr<std::shared_ptr<Shim>> {
+    BERTH_ASSIGN_OR_RETURN(std::string binary, ResolveShimBinary(opts.runtime, options_.self_dir));
+    BERTH_ASSIGN_OR_RETURN(Bundle bundle,
+                           Bundle::Create(options_.state, options_.root, ns, id, opts.spec));
+    const google::protobuf::Any& topts =
+        opts.task_options.type_url().empty() ? opts.runtime_options : opts.task_options;
+    std::string stdin_bytes = topts.type_url().empty() ? "" : topts.SerializeAsString();
+    ShimCommand cmd = CommandFor(bundle, binary);
+    auto address = RunShimStart(cmd, stdin_bytes);
+    if (!address.ok()) {
+      (void)bundle.Delete();
+      return Annotate(address.status(), absl::StrCat("start shim for task ", id));
+    }
+    (void)fs::WriteFileAtomic(bundle.path + "/shim-binary-path", binary, 0600);
+    (void)fs::WriteFileAtomic(bundle.path + "/address", *address, 0600);
+    auto shim = Shim::Connect(bundle, *address, binary);
+    if (!shim.ok()) {
+      CleanupDead(bundle, binary, /*publish=*/false);
+      return shim.status();
+    }
+    v2::CreateTaskRequest req;
+    req.set_id(id);
+    req.set_bundle(bundle.path);
+    for (const auto& m : opts.rootfs) *req.add_rootfs() = m;
+    req.set_stdin(opts.stdin_path);
+    req.set_stdout(opts.stdout_path);
+    req.set_stderr(opts.stderr_path);
+    req.set_terminal(opts.terminal);
+    req.set_checkpoint(opts.checkpoint);
+    if (!topts.type_url().empty()) *req.mutable_options() = topts;
+    v2::CreateTaskResponse resp;
+    if (absl::Status st = (*shim)->Call("Create", req, &resp, kCallTimeout); !st.ok()) {
+      v2::DeleteRequest dreq;
+      dreq.set_id(id);
+      (void)(*shim)->Call("Delete", dreq, nullptr, kCallTimeout);
+      v2::ShutdownRequest sreq;
+      sreq.set_id(id);
+      (void)(*shim)->Call("Shutdown", sreq, nullptr, kShutdownTimeout);
+      (*shim)->Close();
+      (void)bundle.Delete();
+      return st;
+    }
+    if (pid != nullptr) *pid = resp.pid();
+    Track(*shim);
+    return *shim;
+  }();
+  if (!result.ok()) unreserve();
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Get(const std::string& ns,
+                                                       const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = tasks_.find(Key(ns, id));
+  if (it == tasks_.end() || it->second == nullptr) {
+    return absl::NotFoundError(absl::StrCat("task \"", id, "\": not found"));
+  }
+  return it->second;
+}
+
+std::vector<std::shared_ptr<Shim>> TaskManager::List(const std::string& ns) {
+  std::vector<std::shared_ptr<Shim>> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, shim] : tasks_) {
+    if (shim && shim->ns() == ns) out.push_back(shim);
+  }
+  return out;
+}
+
+absl::StatusOr<Exit> TaskManager::Delete(const std::string& ns, const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(std::shared_ptr<Shim> shim, Get(ns, id));
+  v2::DeleteRequest req;
+  req.set_id(id);
+  v2::DeleteResponse resp;
+  absl::Status shim_err = shim->Call("Delete", req, &resp, kCallTimeout);
+  bool dead = absl::IsUnavailable(shim_err);
+  if (!shim_err.ok() && !dead && !absl::IsNotFound(shim_err)) return shim_err;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(Key(ns, id));
+    if (it != tasks_.end() && it->second == shim) tasks_.erase(it);
+  }
+  std::optional<Exit> recorded = shim->bundle().ReadExit();
+  if (!dead) {
+    v2::ShutdownRequest sreq;
+    sreq.set_id(id);
+    (void)shim->Call("Shutdown", sreq, nullptr, kShutdownTimeout);
+  }
+  shim->Close();
+  if (dead) {
+    CleanupDead(shim->bundle(), shim->binary(), /*publish=*/false);
+  } else if (absl::Status st = shim->bundle().Delete(); !st.ok()) {
+    log::Get("runtime")->warn("task {}/{}: {}", ns, id, st.ToString());
+  }
+  if (shim_err.ok()) {
+    return Exit{resp.pid(), resp.exit_status(), FromTimestamp(resp.exited_at())};
+  }
+  if (recorded) return *recorded;
+  return shim_err;
+}
+
+std::optional<Exit> TaskManager::RecordedExit(const std::string& ns, const std::string& id) {
+  return Bundle::At(options_.state, options_.root, ns, id).ReadExit();
+}
+
+void TaskManager::OnDeadShim(const std::string& ns, const std::string& id) {
+  std::shared_ptr<Shim> shim;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = tasks_.find(Key(ns, id));
+    if (it == tasks_.end() || it->second == nullptr) return;  // deleted deliberately
+    shim = it->second;
+    tasks_.erase(it);
+  }
+  log::Get("runtime")->warn("shim of task {}/{} disconnected: cleaning up", ns, id);
+  shim->Close();
+  CleanupDead(shim->bundle(), shim->binary(), /*publish=*/true);
+}
+
+// containerd's cleanupAfterDeadShim: `shim delete`, then /tasks/exit and /tasks/delete.
+void TaskManager::CleanupDead(const Bundle& bundle, const std::string& binary, bool publish) {
+  Exit exit{0, 255, absl::Now()};
+  if (auto recorded = bundle.ReadExit()) exit = *recorded;
+  if (!binary.empty()) {
+    auto resp = RunShimDelete(CommandFor(bundle, binary));
+    if (resp.ok()) {
+      exit = Exit{resp->pid(), resp->exit_status(), FromTimestamp(resp->exited_at())};
+    } else {
+      log::Get("runtime")->warn("cleanup of dead shim {}/{}: {}", bundle.ns, bundle.id,
+                                resp.status().ToString());
+    }
+  }
+  if (absl::Status st = bundle.Delete(); !st.ok()) {
+    log::Get("runtime")->warn("task {}/{}: {}", bundle.ns, bundle.id, st.ToString());
+  }
+  if (!publish || exchange_ == nullptr) return;
+  ::containerd::events::TaskExit ev;
+  ev.set_container_id(bundle.id);
+  ev.set_id(bundle.id);
+  ev.set_pid(exit.pid);
+  ev.set_exit_status(exit.status);
+  SetTimestamp(exit.exited_at, ev.mutable_exited_at());
+  (void)exchange_->Publish(bundle.ns, "/tasks/exit", ev);
+  ::containerd::events::TaskDelete del;
+  del.set_container_id(bundle.id);
+  del.set_pid(exit.pid);
+  del.set_exit_status(exit.status);
+  SetTimestamp(exit.exited_at, del.mutable_exited_at());
+  (void)exchange_->Publish(bundle.ns, "/tasks/delete", del);
+}
+
+namespace {
+// Runs on the publisher's thread; captures no manager state so it can never dangle.
+void RecordExit(const std::string& state, const std::string& root,
+                const events::Envelope& envelope) {
+  if (envelope.topic != "/tasks/exit") return;
+  ::containerd::events::TaskExit ev;
+  if (!ev.ParseFromString(envelope.event.value())) return;
+  if (ev.container_id().empty() || ev.id() != ev.container_id()) return;  // an exec's exit
+  Bundle b = Bundle::At(state, root, envelope.ns, ev.container_id());
+  if (::access(b.path.c_str(), F_OK) != 0) return;  // not ours (or already deleted)
+  (void)b.WriteExit(Exit{ev.pid(), ev.exit_status(), FromTimestamp(ev.exited_at())});
+}
+
+}  // namespace
+
+void TaskManager::LoadOne(const Bundle& bundle) {
+  auto binary = fs::ReadFile(bundle.path + "/shim-binary-path");
+  auto address = fs::ReadFile(bundle.path + "/address");
+  if (!address.ok()) {
+    // The shim never started: nothing runs, nothing was announced.
+    CleanupDead(bundle, binary.ok() ? *binary : "", /*publish=*/false);
+    return;
+  }
+  auto shim = Shim::Connect(bundle, *address, binary.ok() ? *binary : "");
+  if (shim.ok()) {
+    v2::ConnectRequest req;
+    req.set_id(bundle.id);
+    v2::ConnectResponse resp;
+    absl::Status st = (*shim)->Call("Connect", req, &resp, kLoadTimeout);
+    if (st.ok()) {
+      Track(*shim);
+      log::Get("runtime")->info("re-attached task {}/{} (shim pid {})", bundle.ns, bundle.id,
+                                resp.shim_pid());
+      return;
+    }
+    (*shim)->Close();
+  }
+  log::Get("runtime")->warn("shim of task {}/{} is gone: cleaning up", bundle.ns, bundle.id);
+  CleanupDead(bundle, binary.ok() ? *binary : "", /*publish=*/true);
+}
+
+void TaskManager::LoadExisting() {
+  (void)fs::MkdirAll(options_.state, 0711);
+  (void)fs::MkdirAll(options_.root, 0711);
+  std::vector<std::thread> loaders;
+  for (const std::string& ns : ListDir(options_.state)) {
+    for (const std::string& id : ListDir(options_.state + "/" + ns)) {
+      Bundle b = Bundle::At(options_.state, options_.root, ns, id);
+      loaders.emplace_back([this, b] { LoadOne(b); });
+    }
+  }
+  for (auto& t : loaders) t.join();
+}
+
+}  // namespace berth::runtime

@@ -276,7 +276,7 @@ absl::StatusOr<std::unique_ptr<Writer>> LocalStore::OpenWriter(absl::string_view
   struct stat st;
   if (::fstat(state.fd, &st) != 0) return ErrnoStatus(absl::StrCat("stat ", data));
   BERTH_ASSIGN_OR_RETURN(state.hasher, ResumeHash(*shared_, state.dir, state.fd, st.st_size));
-  if (shared_->options.direct_io) {
+  if (shared_->options.direct_io && !shared_->direct_io_refused) {
     int direct_fd = ::open(data.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
     if (direct_fd >= 0) {
       BERTH_ASSIGN_OR_RETURN(state.direct,

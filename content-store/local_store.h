@@ -68,6 +68,9 @@ class LocalStore final : public ContentStore {
     std::string ingest_dir;  // <root>/ingest
     LocalStoreOptions options;
     std::atomic<int64_t> bytes_hashed{0};
+    // Set when a direct write failed with EINVAL (alignment the filesystem refuses): later
+    // writers use buffered I/O instead of failing the same way.
+    std::atomic<bool> direct_io_refused{false};
   };
 
  private:

@@ -78,6 +78,7 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
     // Staged bytes may be lost and the hash no longer matches the file: give the ref up; a
     // new OpenWriter resumes from what the file holds.
     s_.direct->Discard();
+    if (absl::IsInvalidArgument(st)) shared_->direct_io_refused = true;
     Release();
     return Annotate(st, absl::StrCat("ref ", s_.ref, " (writer closed; reopen to resume)"));
   }

@@ -139,6 +139,11 @@ absl::Status Executor::Kill(const std::string& id, int signal, bool all) {
 
 absl::Status Executor::Destroy(const StoredState& s) {
   auto cg = LoadCgroupManager(s.cgroup_paths);
+  // Without a pid namespace, children of the init may outlive it: kill them first instead of
+  // letting rmdir spin on EBUSY.
+  if (auto pids = cg->Pids(); pids.ok() && !pids->empty()) {
+    KillCgroup(*cg, SIGKILL);
+  }
   absl::Status st = cg->Destroy();
   if (!st.ok()) {
     KillCgroup(*cg, SIGKILL);

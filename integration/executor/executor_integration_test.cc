@@ -198,6 +198,38 @@ TEST_F(ExecutorIntegrationTest, UserNamespaceMapping) {
   EXPECT_THAT(out, HasSubstr("\n0\n"));
 }
 
+TEST_F(ExecutorIntegrationTest, DeleteKillsLeftoversWithoutPidNamespace) {
+  config_["linux"]["namespaces"] = {{{"type", "mount"}}, {{"type", "uts"}}, {{"type", "ipc"}}};
+  Args({"sh", "-c", "sleep 100 & exec sleep 101"});
+  ASSERT_TRUE(WriteConfig(bundle_, config_));
+  CreateOptions opts;
+  opts.bundle = bundle_;
+  auto pid = ex_->Create(id_, opts);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(ex_->Start(id_).ok());
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 100 && pids.size() < 2; ++i) {
+    usleep(20000);
+    pids = ex_->Ps(id_).value_or(std::vector<pid_t>{});
+  }
+  ASSERT_EQ(pids.size(), 2u);
+  ExecOptions eo;
+  eo.process.args = {"sleep", "102"};
+  eo.process.env = {"PATH=/bin"};
+  eo.pid_file = dir_ + "/exec.pid";
+  auto exec_pid = ex_->Exec(id_, eo);
+  ASSERT_TRUE(exec_pid.ok()) << exec_pid.status();
+  EXPECT_EQ(*fs::ReadFile(dir_ + "/exec.pid"), std::to_string(*exec_pid));
+  EXPECT_THAT(*ex_->Ps(id_), ::testing::Contains(*exec_pid));
+  ASSERT_TRUE(ex_->Kill(id_, SIGKILL, false).ok());
+  waitpid(*pid, nullptr, 0);
+  ASSERT_TRUE(ex_->Delete(id_, false).ok());
+  waitpid(*exec_pid, nullptr, 0);  // the exec'd process is our child too (CLONE_PARENT)
+  usleep(50000);
+  for (pid_t p : pids) EXPECT_EQ(ProcessStartTime(p), 0u) << "pid " << p << " survived";
+  EXPECT_NE(access(("/sys/fs/cgroup/pids/berth-itest/" + id_).c_str(), F_OK), 0);
+}
+
 int ReceiveFd(int conn) {
   char name[256];
   char control[CMSG_SPACE(sizeof(int))];

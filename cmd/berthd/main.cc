@@ -12,6 +12,7 @@
 #include "cmd/berthd/server.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "shim-v2/manager/publish.h"
 
 namespace {
 
@@ -45,6 +46,10 @@ absl::StatusOr<berth::DaemonConfig> LoadConfig(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `berthd publish ...`: the -publish-binary command of shims (shim-v2/manager/publish.h).
+  if (argc > 1 && std::string(argv[1]) == "publish") {
+    return berth::runtime::RunPublish(argc - 1, argv + 1);
+  }
   CLI::App app{"berthd - the Berth container runtime daemon", "berthd"};
   Flags flags;
   app.add_option("-a,--address", flags.address, "gRPC unix socket (default /run/berth/berth.sock)");

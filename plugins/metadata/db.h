@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -69,6 +70,16 @@ class Db {
   // Hooks run after each committed Update (e.g. to schedule garbage collection).
   void OnCommit(std::function<void()> hook);
 
+  // Held (shared) by operations that change two stores in a row (a blob committed on disk, then
+  // its record; a snapshot prepared, then its lease): the garbage collector takes it exclusively
+  // so it never sees the half-way state.
+  std::shared_lock<std::shared_mutex> GuardMutation() {
+    return std::shared_lock<std::shared_mutex>(mutation_mu_);
+  }
+  std::unique_lock<std::shared_mutex> ExcludeMutations() {
+    return std::unique_lock<std::shared_mutex>(mutation_mu_);
+  }
+
   // Exclusive access to the writer lock for a whole garbage collection pass.
   std::unique_lock<std::mutex> LockWriters() { return std::unique_lock<std::mutex>(write_mu_); }
   // Update() for a caller that already holds LockWriters().
@@ -80,6 +91,7 @@ class Db {
 
   std::unique_ptr<rocksdb::DB> db_;
   std::mutex write_mu_;
+  std::shared_mutex mutation_mu_;
   std::mutex hooks_mu_;
   std::vector<std::function<void()>> hooks_ ABSL_GUARDED_BY(hooks_mu_);
 };

@@ -1,0 +1,199 @@
+#include "plugins/leases/leases.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "core/filters.h"
+#include "core/identifiers.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "plugins/metadata/namespaces.h"
+
+namespace berth::leases {
+namespace {
+
+constexpr char kBucket[] = "leases";
+constexpr char kResBucket[] = "leaseres";
+
+std::string ResPrefix(const std::string& ns, const std::string& id) {
+  return metadata::ObjectKey(ns, kResBucket, id + "/");
+}
+std::string ResKey(const std::string& ns, const std::string& id, const Resource& r) {
+  return absl::StrCat(ResPrefix(ns, id), r.type, std::string(1, '\0'), r.id);
+}
+
+std::string Encode(const Lease& l) {
+  return nlohmann::json{{"created", absl::ToUnixNanos(l.created_at)}, {"labels", l.labels}}.dump();
+}
+
+absl::StatusOr<Lease> Decode(absl::string_view id, absl::string_view value) {
+  auto j = nlohmann::json::parse(value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(absl::StrCat("lease ", id, ": corrupt record"));
+  }
+  Lease l{std::string(id), absl::FromUnixNanos(j.value("created", int64_t{0})), {}};
+  if (auto it = j.find("labels"); it != j.end() && it->is_object()) {
+    l.labels = it->get<std::map<std::string, std::string>>();
+  }
+  return l;
+}
+
+absl::Status ValidateResource(const Resource& r) {
+  if (r.id.empty()) return absl::InvalidArgumentError("lease resource id must not be empty");
+  if (r.type == "content" || r.type == "ingests" || absl::StartsWith(r.type, "snapshots/")) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unsupported lease resource type \"", r.type,
+                                                 "\" (want content, ingests or snapshots/<name>)"));
+}
+
+absl::Status RequireLease(const metadata::Reader& r, const std::string& ns, const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(auto v, r.Get(metadata::ObjectKey(ns, kBucket, id)));
+  if (!v) return absl::NotFoundError(absl::StrCat("lease ", id, ": not found"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Resource>> Resources(const metadata::Reader& r, const std::string& ns,
+                                                const std::string& id) {
+  std::vector<Resource> out;
+  std::string prefix = ResPrefix(ns, id);
+  BERTH_RETURN_IF_ERROR(r.Scan(prefix, [&](absl::string_view key, absl::string_view) {
+    absl::string_view rest = key.substr(prefix.size());
+    size_t nul = rest.find('\0');
+    if (nul != absl::string_view::npos) {
+      out.push_back(Resource{std::string(rest.substr(nul + 1)), std::string(rest.substr(0, nul))});
+    }
+    return true;
+  }));
+  return out;
+}
+
+}  // namespace
+
+bool Expired(const Lease& lease, absl::Time now) {
+  auto it = lease.labels.find(kExpireLabel);
+  if (it == lease.labels.end()) return false;
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, it->second, &t, &err)) return false;
+  return t < now;
+}
+
+absl::Status AttachInTxn(metadata::Txn& txn, const std::string& ns, const std::string& lease,
+                         const Resource& resource) {
+  if (lease.empty()) return absl::OkStatus();
+  BERTH_RETURN_IF_ERROR(RequireLease(txn, ns, lease));
+  txn.Put(ResKey(ns, lease, resource), "");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LeaseWithResources>> AllLeases(const metadata::Reader& r) {
+  std::vector<LeaseWithResources> out;
+  absl::Status err;
+  // Keys: ns/<ns>/leases/<id>; namespaces contain no '/'.
+  BERTH_RETURN_IF_ERROR(r.Scan("ns/", [&](absl::string_view key, absl::string_view value) {
+    absl::string_view rest = key.substr(3);
+    size_t slash = rest.find('/');
+    if (slash == absl::string_view::npos) return true;
+    std::string ns(rest.substr(0, slash));
+    absl::string_view tail = rest.substr(slash + 1);
+    if (!absl::ConsumePrefix(&tail, "leases/")) return true;
+    auto lease = Decode(tail, value);
+    if (!lease.ok()) {
+      err = lease.status();
+      return false;
+    }
+    out.push_back({ns, *std::move(lease), {}});
+    return true;
+  }));
+  BERTH_RETURN_IF_ERROR(err);
+  for (auto& l : out) {
+    BERTH_ASSIGN_OR_RETURN(l.resources, Resources(r, l.ns, l.lease.id));
+  }
+  return out;
+}
+
+absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, const std::string& id,
+                                         const std::map<std::string, std::string>& labels) {
+  BERTH_RETURN_IF_ERROR(ValidateIdentifier("lease", id));
+  BERTH_RETURN_IF_ERROR(ValidateLabels(labels));
+  Lease lease{id, absl::Now(), labels};
+  BERTH_RETURN_IF_ERROR(db_->Update([&](metadata::Txn& txn) -> absl::Status {
+    BERTH_RETURN_IF_ERROR(metadata::EnsureNamespace(txn, ns));
+    std::string key = metadata::ObjectKey(ns, kBucket, id);
+    BERTH_ASSIGN_OR_RETURN(auto existing, txn.Get(key));
+    if (existing) return absl::AlreadyExistsError(absl::StrCat("lease ", id, ": already exists"));
+    txn.Put(key, Encode(lease));
+    return absl::OkStatus();
+  }));
+  return lease;
+}
+
+absl::Status LeaseStore::Delete(const std::string& ns, const std::string& id) {
+  return db_->Update([&](metadata::Txn& txn) -> absl::Status {
+    BERTH_RETURN_IF_ERROR(RequireLease(txn, ns, id));
+    txn.Delete(metadata::ObjectKey(ns, kBucket, id));
+    return txn.DeletePrefix(ResPrefix(ns, id));
+  });
+}
+
+absl::StatusOr<std::vector<Lease>> LeaseStore::List(const std::string& ns,
+                                                    const std::vector<std::string>& filters) {
+  BERTH_ASSIGN_OR_RETURN(auto filter, filters::ParseAny(filters));
+  std::vector<Lease> out;
+  absl::Status err;
+  std::string prefix = metadata::BucketPrefix(ns, kBucket);
+  BERTH_RETURN_IF_ERROR(db_->View([&](const metadata::Reader& r) {
+    return r.Scan(prefix, [&](absl::string_view key, absl::string_view value) {
+      auto lease = Decode(key.substr(prefix.size()), value);
+      if (!lease.ok()) {
+        err = lease.status();
+        return false;
+      }
+      const Lease& l = *lease;
+      bool match = filter->Match([&l](const std::vector<std::string>& path) -> std::optional<std::string> {
+        if (path.size() == 1 && path[0] == "id") return l.id;
+        if (path.size() >= 2 && path[0] == "labels") {
+          std::string k = path[1];
+          for (size_t i = 2; i < path.size(); ++i) k += "." + path[i];
+          auto it = l.labels.find(k);
+          if (it != l.labels.end()) return it->second;
+        }
+        return std::nullopt;
+      });
+      if (match) out.push_back(*std::move(lease));
+      return true;
+    });
+  }));
+  BERTH_RETURN_IF_ERROR(err);
+  return out;
+}
+
+absl::Status LeaseStore::AddResource(const std::string& ns, const std::string& id,
+                                     const Resource& r) {
+  BERTH_RETURN_IF_ERROR(ValidateResource(r));
+  return db_->Update([&](metadata::Txn& txn) { return AttachInTxn(txn, ns, id, r); });
+}
+
+absl::Status LeaseStore::DeleteResource(const std::string& ns, const std::string& id,
+                                        const Resource& r) {
+  BERTH_RETURN_IF_ERROR(ValidateResource(r));
+  return db_->Update([&](metadata::Txn& txn) -> absl::Status {
+    BERTH_RETURN_IF_ERROR(RequireLease(txn, ns, id));
+    txn.Delete(ResKey(ns, id, r));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<Resource>> LeaseStore::ListResources(const std::string& ns,
+                                                                const std::string& id) {
+  absl::StatusOr<std::vector<Resource>> out;
+  BERTH_RETURN_IF_ERROR(db_->View([&](const metadata::Reader& r) -> absl::Status {
+    BERTH_RETURN_IF_ERROR(RequireLease(r, ns, id));
+    out = Resources(r, ns, id);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace berth::leases

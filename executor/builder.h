@@ -50,6 +50,10 @@ absl::StatusOr<RootfsPlan> BuildRootfsPlan(const Spec& spec, const RootfsOptions
 // candidates are container paths). InvalidArgument for empty args, or a bad seccomp profile.
 absl::StatusOr<ProcessPlan> BuildProcessPlan(const Process& process, const Seccomp* seccomp);
 
+// runc's HOME default: when `env` has no HOME, adds the home of `uid` from
+// <rootfs>/etc/passwd (or "/" when not listed). Symlinks in the path are resolved in rootfs.
+void AddDefaultHome(const std::string& rootfs, uint32_t uid, std::vector<std::string>& env);
+
 // Compiles an OCI seccomp profile to classic BPF (libseccomp's seccomp_export_bpf).
 absl::StatusOr<std::vector<sock_filter>> CompileSeccomp(const Seccomp& profile,
                                                         unsigned int* flags);

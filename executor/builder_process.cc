@@ -92,6 +92,25 @@ absl::Status AddRules(scmp_filter_ctx ctx, const Seccomp& profile, uint32_t defa
 
 }  // namespace
 
+void AddDefaultHome(const std::string& rootfs, uint32_t uid, std::vector<std::string>& env) {
+  for (const auto& e : env) {
+    if (absl::StartsWith(e, "HOME=")) return;
+  }
+  std::string home = "/";
+  std::ifstream passwd(SecureJoin(rootfs, "/etc/passwd"));
+  std::string line;
+  while (std::getline(passwd, line)) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> f = absl::StrSplit(line, ':');
+    uint32_t id;
+    if (f.size() >= 6 && absl::SimpleAtoi(f[2], &id) && id == uid && !f[5].empty()) {
+      home = f[5];
+      break;
+    }
+  }
+  env.push_back("HOME=" + home);
+}
+
 absl::StatusOr<std::vector<sock_filter>> CompileSeccomp(const Seccomp& profile,
                                                         unsigned int* flags) {
   auto def = Action(profile.default_action, profile.default_errno_ret);

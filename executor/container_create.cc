@@ -210,6 +210,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   ro.cgroups = cgroup->MountInfo(p.ns.unshare_cgroup);
   BERTH_ASSIGN_OR_RETURN(p.rootfs, BuildRootfsPlan(p.spec, ro));
   const Seccomp* seccomp = p.spec.linux.seccomp ? &*p.spec.linux.seccomp : nullptr;
+  AddDefaultHome(p.rootfs.rootfs, p.spec.process->user.uid, p.spec.process->env);
   BERTH_ASSIGN_OR_RETURN(p.process, BuildProcessPlan(*p.spec.process, seccomp));
   if (p.process.terminal && opts.console_socket_fd >= 0) {
     p.process.console_socket = opts.console_socket_fd;

@@ -122,7 +122,9 @@ absl::StatusOr<int> Executor::Exec(const std::string& id, const ExecOptions& opt
     spec = *std::move(loaded);
     if (spec.linux.seccomp) seccomp = &*spec.linux.seccomp;
   }
-  BERTH_ASSIGN_OR_RETURN(ProcessPlan plan, BuildProcessPlan(opts.process, seccomp));
+  Process process = opts.process;
+  AddDefaultHome(s.rootfs, process.user.uid, process.env);
+  BERTH_ASSIGN_OR_RETURN(ProcessPlan plan, BuildProcessPlan(process, seccomp));
   plan.setsid = false;
   if (plan.terminal && opts.console_socket_fd >= 0) {
     plan.console_socket = opts.console_socket_fd;

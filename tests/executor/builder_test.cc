@@ -102,6 +102,22 @@ TEST_F(BuilderTest, UserNamespaceBindsDevicesAndRelativeDestinationFails) {
   EXPECT_EQ(BuildRootfsPlan(spec, opts).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(BuilderTest, DefaultHomeFromPasswd) {
+  std::string root = bundle_ + "/rootfs";
+  ASSERT_TRUE(fs::WriteFileAtomic(root + "/etc/passwd",
+                                  "root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000::/home/u:/bin/sh\n")
+                  .ok());
+  std::vector<std::string> env = {"PATH=/bin"};
+  AddDefaultHome(root, 1000, env);
+  EXPECT_EQ(env.back(), "HOME=/home/u");
+  std::vector<std::string> unknown;
+  AddDefaultHome(root, 4242, unknown);
+  EXPECT_EQ(unknown, std::vector<std::string>{"HOME=/"});
+  std::vector<std::string> set = {"HOME=/x"};
+  AddDefaultHome(root, 0, set);
+  EXPECT_EQ(set, std::vector<std::string>{"HOME=/x"});
+}
+
 TEST(ProcessPlanTest, PathLookupAndArrays) {
   Process p;
   p.args = {"sh", "-c", "true"};

@@ -53,7 +53,11 @@ class ExecutorIntegrationTest : public ::testing::Test {
   void TearDown() override {
     if (ex_ != nullptr) (void)ex_->Delete(id_, /*force=*/true);
     if (!dir_.empty()) (void)fs::RemoveAll(dir_);
-    rmdir("/sys/fs/cgroup/memory/berth-itest");
+    // The shared parent cgroup of all tests (rmdir fails harmlessly while another test uses it).
+    for (const char* h : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
+                          "pids", "systemd", "unified", "cpu,cpuacct", "net_cls,net_prio", ""}) {
+      rmdir(absl::StrCat("/sys/fs/cgroup/", h, h[0] ? "/" : "", "berth-itest").c_str());
+    }
   }
 
   // Runs the container in the foreground; returns (exit status, stdout+stderr).

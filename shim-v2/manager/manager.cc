@@ -110,14 +110,16 @@ absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
         opts.task_options.type_url().empty() ? opts.runtime_options : opts.task_options;
     std::string stdin_bytes = topts.type_url().empty() ? "" : topts.SerializeAsString();
     ShimCommand cmd = CommandFor(bundle, binary);
+    int log_fd = OpenShimLog(bundle.path);
     auto address = RunShimStart(cmd, stdin_bytes);
     if (!address.ok()) {
+      if (log_fd >= 0) ::close(log_fd);
       (void)bundle.Delete();
       return Annotate(address.status(), absl::StrCat("start shim for task ", id));
     }
     (void)fs::WriteFileAtomic(bundle.path + "/shim-binary-path", binary, 0600);
     (void)fs::WriteFileAtomic(bundle.path + "/address", *address, 0600);
-    auto shim = Shim::Connect(bundle, *address, binary);
+    auto shim = Shim::Connect(bundle, *address, binary, log_fd);
     if (!shim.ok()) {
       CleanupDead(bundle, binary, /*publish=*/false);
       return shim.status();

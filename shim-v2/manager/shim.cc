@@ -53,14 +53,6 @@ absl::StatusOr<int> DialUnix(const std::string& address) {
   return fd;
 }
 
-// containerd opens the fifo O_RDWR|O_NONBLOCK: it never sees EOF, and a shim's writes never
-// block while the daemon is up.
-int OpenLogFifo(const std::string& bundle) {
-  std::string path = bundle + "/log";
-  if (::mkfifo(path.c_str(), 0700) != 0 && errno != EEXIST) return -1;
-  return ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-}
-
 void WatchLoop(std::shared_ptr<Shim::WatchState> w, std::function<void()> on_dead) {
   auto logger = log::Get("shim");
   std::string partial;
@@ -89,6 +81,14 @@ void WatchLoop(std::shared_ptr<Shim::WatchState> w, std::function<void()> on_dea
 
 }  // namespace
 
+// containerd opens the fifo O_RDWR|O_NONBLOCK: it never sees EOF, and a shim's writes never
+// block while the daemon is up.
+int OpenShimLog(const std::string& bundle_path) {
+  std::string path = bundle_path + "/log";
+  if (::mkfifo(path.c_str(), 0700) != 0 && errno != EEXIST) return -1;
+  return ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+}
+
 Shim::Shim(Bundle bundle, std::string address, std::string binary,
            std::unique_ptr<ttrpc::Client> client, int watch_fd, int log_fd)
     : bundle_(std::move(bundle)),
@@ -104,15 +104,21 @@ Shim::Shim(Bundle bundle, std::string address, std::string binary,
 Shim::~Shim() { Close(); }
 
 absl::StatusOr<std::shared_ptr<Shim>> Shim::Connect(Bundle bundle, std::string address,
-                                                    std::string binary) {
-  BERTH_ASSIGN_OR_RETURN(int fd, DialUnix(address));
+                                                    std::string binary, int log_fd) {
+  if (log_fd < 0) log_fd = OpenShimLog(bundle.path);
+  auto dialed = DialUnix(address);
+  if (!dialed.ok()) {
+    if (log_fd >= 0) ::close(log_fd);
+    return dialed.status();
+  }
+  int fd = *dialed;
   int watch_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (watch_fd < 0) {
     absl::Status st = ErrnoStatus("dup shim socket");
     ::close(fd);
+    if (log_fd >= 0) ::close(log_fd);
     return st;
   }
-  int log_fd = OpenLogFifo(bundle.path);
   auto client = std::make_unique<ttrpc::Client>(fd);
   return std::shared_ptr<Shim>(new Shim(std::move(bundle), std::move(address), std::move(binary),
                                         std::move(client), watch_fd, log_fd));

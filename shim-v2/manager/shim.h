@@ -21,11 +21,17 @@ namespace berth::runtime {
 
 inline constexpr char kTaskService[] = "containerd.task.v2.Task";
 
+// Creates the bundle's `log` fifo and opens it O_RDWR|O_NONBLOCK (containerd's openShimLog):
+// it must exist before `<shim> start`, because the serving shim opens it for writing first
+// thing. Returns the fd, or -1.
+int OpenShimLog(const std::string& bundle_path);
+
 class Shim {
  public:
-  // Connects to `address` and opens (creating) the bundle's log fifo. Errors: the dial's.
+  // Connects to `address`. `log_fd` is the bundle's log fifo from OpenShimLog (taken over;
+  // -1 = open it now, as on re-attach). Errors: the dial's (Unavailable when nobody listens).
   static absl::StatusOr<std::shared_ptr<Shim>> Connect(Bundle bundle, std::string address,
-                                                       std::string binary);
+                                                       std::string binary, int log_fd = -1);
   ~Shim();
 
   const Bundle& bundle() const { return bundle_; }

@@ -136,7 +136,11 @@ TEST_F(ContainersTest, ListFilters) {
   ASSERT_TRUE(store.Create("ns", b).ok());
   auto ids = [&](std::vector<std::string> f) {
     std::vector<std::string> out;
-    for (const auto& c : store.List("ns", f).value()) out.push_back(c.id);
+    auto list = store.List("ns", f);  // (a range-for over .value() of a temporary dangles)
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (list.ok()) {
+      for (const auto& c : *list) out.push_back(c.id);
+    }
     return out;
   };
   EXPECT_EQ(ids({"id==a"}), (std::vector<std::string>{"a"}));

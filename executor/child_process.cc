@@ -61,7 +61,8 @@ int SetupConsole(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
     k.Ioctl(master, TIOCSWINSZ, &ws);
   }
   // /dev/console in the container is the pty (best effort: the file may be missing).
-  if (k.CreateFile("/dev/console") == 0 || k.IsDir("/dev/console") == 0) {
+  if (plan.bind_console &&
+      (k.CreateFile("/dev/console") == 0 || k.IsDir("/dev/console") == 0)) {
     k.Mount(path, "/dev/console", nullptr, MS_BIND, nullptr);
   }
   if ((r = k.SendFd(plan.console_socket, path, master)) < 0) {

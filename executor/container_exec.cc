@@ -126,6 +126,7 @@ absl::StatusOr<int> Executor::Exec(const std::string& id, const ExecOptions& opt
   AddDefaultHome(s.rootfs, process.user.uid, process.env);
   BERTH_ASSIGN_OR_RETURN(ProcessPlan plan, BuildProcessPlan(process, seccomp));
   plan.setsid = false;
+  plan.bind_console = false;
   if (plan.terminal && opts.console_socket_fd >= 0) {
     plan.console_socket = opts.console_socket_fd;
   } else if (plan.terminal) {

@@ -128,6 +128,7 @@ struct ProcessPlan {
   int console_socket = -1;
   uint16_t rows = 0, cols = 0;
   bool setsid = true;
+  bool bind_console = true;  // init only: the pty also becomes /dev/console (not for exec)
 
   // Points argv/envp at args/env. Call after the last change to args/env.
   void Finalize();

@@ -76,18 +76,21 @@ resume_ingest() {
     RESUME_PID=$!
     if [ -n "$STRACE" ]; then
         # wait until ctr has either seeked stdin or started sending from 0
-        local i
-        for i in $(seq 300); do
+        local i t0=$SECONDS
+        for i in $(seq 1200); do
             grep -q 'lseek(0,' "$H_WORK/lseek-$ref.txt" 2>/dev/null && break
             kill -0 "$RESUME_PID" 2>/dev/null || break
             sleep 0.05
         done
         resumed=$(sed -n 's/.*lseek(0, \([0-9]*\), SEEK_SET).*/\1/p' "$H_WORK/lseek-$ref.txt" | head -n1)
         if [ -n "$resumed" ]; then
-            echo "  ctr resumed at offset $resumed"
+            echo "  ctr resumed at offset $resumed after $((SECONDS - t0)) s"
             check "$ref: ctr resumed exactly at the restored offset ($data_size)" test "$resumed" = "$data_size"
         else
-            echo "  ctr did not seek: restarted from 0 (accepted)"
+            echo "  ctr did not seek within $((SECONDS - t0)) s: restarted from 0 (accepted)"
+            echo "  (ctr $(kill -0 "$RESUME_PID" 2>/dev/null && echo running || echo exited); Status now:" \
+                "$(active_offset "$ref"); strace: $(head -c 300 "$H_WORK/lseek-$ref.txt"))"
+            grep -iE "$ref|ingest|writer" "$H_WORK/berthd.log" | tail -n 5 | sed 's/^/  log: /'
         fi
     fi
 }

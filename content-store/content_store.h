@@ -67,7 +67,7 @@ class Writer {
   //  - offset == 0 and Offset() > 0: the ingest restarts (truncated to 0, hash reset), then
   //    `data` is written at 0.
   //  - anything else: OutOfRange "write @<offset> must occur at current offset <n>".
-  // InvalidArgument if a known expected total would be exceeded. FailedPrecondition after
+  // FailedPrecondition if a known expected total would be exceeded, and after
   // Commit/Close.
   virtual absl::Status Write(int64_t offset, absl::string_view data) = 0;
 

@@ -65,7 +65,8 @@ absl::Status LocalWriter::Write(int64_t offset, absl::string_view data) {
     BERTH_RETURN_IF_ERROR(Truncate(0));
   }
   if (s_.total > 0 && s_.offset + static_cast<int64_t>(data.size()) > s_.total) {
-    return absl::InvalidArgumentError(
+    // FailedPrecondition, as containerd reports a size that does not match the expected one.
+    return absl::FailedPreconditionError(
         absl::StrCat("ref ", s_.ref, ": write of ", data.size(), " bytes at offset ", s_.offset,
                      " exceeds expected total ", s_.total));
   }

@@ -226,7 +226,7 @@ absl::StatusOr<Stats> Collector::CollectNow() {
   }));
   for (const auto& [ns, id] : w.expired_leases) {
     BERTH_RETURN_IF_ERROR(db_->UpdateLocked([&](metadata::Txn& txn) {
-      return txn.DeletePrefix(metadata::ObjectKey(ns, "leaseres", id + "/"));
+      return txn.DeletePrefix(metadata::ObjectKey(ns, "leaseres", id + std::string(1, '\0')));
     }));
   }
   // Snapshots: children before parents; keep going while something is removed.

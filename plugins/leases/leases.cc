@@ -1,5 +1,7 @@
 #include "plugins/leases/leases.h"
 
+#include <atomic>
+
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
@@ -15,8 +17,9 @@ namespace {
 constexpr char kBucket[] = "leases";
 constexpr char kResBucket[] = "leaseres";
 
+// Lease ids are free-form (ctr uses a mount path as one), so a NUL ends the id in keys.
 std::string ResPrefix(const std::string& ns, const std::string& id) {
-  return metadata::ObjectKey(ns, kResBucket, id + "/");
+  return metadata::ObjectKey(ns, kResBucket, id + std::string(1, '\0'));
 }
 std::string ResKey(const std::string& ns, const std::string& id, const Resource& r) {
   return absl::StrCat(ResPrefix(ns, id), r.type, std::string(1, '\0'), r.id);
@@ -36,6 +39,15 @@ absl::StatusOr<Lease> Decode(absl::string_view id, absl::string_view value) {
     l.labels = it->get<std::map<std::string, std::string>>();
   }
   return l;
+}
+
+// containerd only requires a non-empty lease id; a NUL would break our key layout.
+absl::Status ValidateLeaseId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("lease id must not be empty");
+  if (id.find('\0') != std::string::npos || id.size() > 1024) {
+    return absl::InvalidArgumentError("lease id must be at most 1024 bytes without NUL");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateResource(const Resource& r) {
@@ -66,6 +78,13 @@ absl::StatusOr<std::vector<Resource>> Resources(const metadata::Reader& r, const
     return true;
   }));
   return out;
+}
+
+std::string RandomId() {
+  static std::atomic<uint32_t> counter{static_cast<uint32_t>(absl::ToUnixNanos(absl::Now()))};
+  uint32_t salt = counter.fetch_add(0x9e3779b9u) & 0xffffff;
+  return absl::StrCat(absl::ToUnixNanos(absl::Now()) % 1000000000, "-",
+                      absl::Hex(salt, absl::kZeroPad6));
 }
 
 }  // namespace
@@ -113,9 +132,11 @@ absl::StatusOr<std::vector<LeaseWithResources>> AllLeases(const metadata::Reader
   return out;
 }
 
-absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, const std::string& id,
+absl::StatusOr<Lease> LeaseStore::Create(const std::string& ns, const std::string& requested_id,
                                          const std::map<std::string, std::string>& labels) {
-  BERTH_RETURN_IF_ERROR(ValidateIdentifier("lease", id));
+  // No id: generate one, as containerd's leases service does (WithRandomID).
+  std::string id = requested_id.empty() ? RandomId() : requested_id;
+  BERTH_RETURN_IF_ERROR(ValidateLeaseId(id));
   BERTH_RETURN_IF_ERROR(ValidateLabels(labels));
   Lease lease{id, absl::Now(), labels};
   BERTH_RETURN_IF_ERROR(db_->Update([&](metadata::Txn& txn) -> absl::Status {

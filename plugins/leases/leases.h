@@ -6,7 +6,7 @@
 // "snapshots/<snapshotter>" (a key).
 //
 // Records: ns/<ns>/leases/<id> (JSON: created, labels) and one key per resource
-// ns/<ns>/leaseres/<id>/<type>\x00<resource id>.
+// ns/<ns>/leaseres/<id>\x00<type>\x00<resource id> (lease ids are free-form, as in containerd).
 #pragma once
 
 #include <functional>
@@ -57,8 +57,8 @@ class LeaseStore {
  public:
   explicit LeaseStore(metadata::Db* db) : db_(db) {}
 
-  // InvalidArgument for a bad id or labels; AlreadyExists. An empty id is InvalidArgument
-  // (the service generates ids).
+  // InvalidArgument for bad labels or an id with NUL; AlreadyExists. An empty id gets a
+  // generated one.
   absl::StatusOr<Lease> Create(const std::string& ns, const std::string& id,
                                const std::map<std::string, std::string>& labels);
   // NotFound. Resources are released (collected at the next GC).

@@ -181,7 +181,7 @@ TEST_P(ContentStoreConformance, SizeMismatchLeavesNothing) {
 TEST_P(ContentStoreConformance, ExpectedTotalIsEnforced) {
   auto w = ValueOrDie(store_->OpenWriter("ref-total", 4, Digest()));
   ASSERT_OK(w->Append("abc"));
-  ASSERT_CODE(w->Append("de"), kInvalidArgument);  // would end at 5 > 4
+  ASSERT_CODE(w->Append("de"), kFailedPrecondition);  // would end at 5 > 4
   // Commit with size 0 falls back to the expected total: 3 != 4.
   ASSERT_CODE(w->Commit(0, Digest()), kFailedPrecondition);
   ASSERT_CODE(store_->Status("ref-total").status(), kNotFound);

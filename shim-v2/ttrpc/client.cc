@@ -131,8 +131,11 @@ absl::StatusOr<std::string> Client::Call(const std::string& service, const std::
   }
   absl::MutexLock lock(&shared_->mu);
   if (!sent.ok()) {
+    // A write error means the connection is gone (EPIPE, ECONNRESET): callers retry on
+    // Unavailable, as with Go ttrpc's ErrClosed.
     shared_->waiters.erase(id);
-    return sent;
+    if (sent.code() == absl::StatusCode::kInvalidArgument) return sent;  // oversized request
+    return absl::UnavailableError(absl::StrCat("ttrpc: connection closed: ", sent.message()));
   }
   absl::Time deadline =
       timeout > absl::ZeroDuration() ? absl::Now() + timeout : absl::InfiniteFuture();

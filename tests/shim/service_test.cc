@@ -19,7 +19,8 @@ namespace task = ::containerd::task::v2;
 // killed when init_code < 0). Exec: a child that exits with the code in process_json.
 class FakeRuntime : public Runtime {
  public:
-  explicit FakeRuntime(int init_code) : init_code_(init_code) {}
+  // deleted: owned by the test (the service destroys its runtime with the container).
+  FakeRuntime(int init_code, bool* deleted) : init_code_(init_code), deleted_(deleted) {}
   absl::StatusOr<pid_t> Create(const CreateOptions& opts) override {
     int p[2];
     if (pipe(p) != 0) return absl::InternalError("pipe");
@@ -51,7 +52,7 @@ class FakeRuntime : public Runtime {
     return kill(init_, sig) == 0 ? absl::OkStatus() : absl::NotFoundError("gone");
   }
   absl::Status Delete(const std::string&, bool) override {
-    deleted_ = true;
+    *deleted_ = true;
     return absl::OkStatus();
   }
   absl::Status Pause(const std::string&) override { return absl::OkStatus(); }
@@ -65,7 +66,7 @@ class FakeRuntime : public Runtime {
   int init_code_;
   int start_fd_ = -1;
   pid_t init_ = 0;
-  bool deleted_ = false;
+  bool* deleted_;
 };
 
 class ReaperEnv : public ::testing::Environment {
@@ -81,7 +82,7 @@ class ServiceTest : public ::testing::Test {
     service_ = std::make_unique<TaskService>(
         "test", publisher_.get(),
         [this, init_code](const std::string&, const std::string&, const std::string&) {
-          auto rt = std::make_unique<FakeRuntime>(init_code);
+          auto rt = std::make_unique<FakeRuntime>(init_code, &deleted_);
           runtime_ = rt.get();
           return rt;
         },
@@ -114,7 +115,8 @@ class ServiceTest : public ::testing::Test {
 
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<TaskService> service_;
-  FakeRuntime* runtime_ = nullptr;
+  FakeRuntime* runtime_ = nullptr;  // valid until the container is deleted
+  bool deleted_ = false;
   bool shutdown_called_ = false;
 };
 
@@ -140,7 +142,7 @@ TEST_F(ServiceTest, LifecycleCreateStartWaitDelete) {
   auto deleted = Call<task::DeleteResponse>("Delete", del);
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_EQ(deleted->exit_status(), 7u);
-  EXPECT_TRUE(runtime_->deleted_);
+  EXPECT_TRUE(deleted_);
   EXPECT_EQ(StatusOf("c1"), -1);  // gone
   task::ShutdownRequest sd;
   ASSERT_TRUE(Call<google::protobuf::Empty>("Shutdown", sd).ok());
@@ -222,7 +224,13 @@ TEST_F(ServiceTest, ExecProcesses) {
   ASSERT_TRUE(conn.ok());
   EXPECT_EQ(static_cast<pid_t>(conn->shim_pid()), getpid());
   EXPECT_EQ(static_cast<pid_t>(conn->task_pid()), runtime_->init_);
+  // The exit is handled on a thread that uses the service: wait for it before tear-down.
   kill(runtime_->init_, SIGKILL);
+  task::WaitRequest wi;
+  wi.set_id("c3");
+  auto init_exit = Call<task::WaitResponse>("Wait", wi, absl::Seconds(10));
+  ASSERT_TRUE(init_exit.ok());
+  EXPECT_EQ(init_exit->exit_status(), 137u);
 }
 
 TEST_F(ServiceTest, UnknownContainerIsNotFound) {

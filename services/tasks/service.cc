@@ -8,6 +8,7 @@
 #include "services/common/request_context.h"
 #include "services/events/convert.h"
 #include "services/tasks/convert.h"
+#include "shim-v2/ttrpc/thread.h"
 
 namespace berth::services {
 namespace {
@@ -220,7 +221,7 @@ class TasksService : public pb::Tasks::Service {
       sreq.set_id(req->container_id());
       sreq.set_exec_id(req->exec_id());
       v2::WaitResponse sresp;
-      absl::Status st = shim->Call("Wait", sreq, &sresp);
+      absl::Status st = WaitCancellable(ctx, shim, sreq, &sresp);
       if (absl::IsUnavailable(st) && req->exec_id().empty()) {
         // The shim died: the exit recorded from its /tasks/exit still answers.
         if (auto exit = manager_->RecordedExit(ns, req->container_id())) {
@@ -251,6 +252,36 @@ class TasksService : public pb::Tasks::Service {
       BERTH_ASSIGN_OR_RETURN(auto shim, manager_->Get(ns, id));
       return shim->Call(method, req, resp);
     });
+  }
+
+  // Task.Wait can block for the task's lifetime: it runs on a helper thread so that this
+  // handler returns when the client goes away or the server shuts down (the helper ends when
+  // the shim answers or its connection closes). Re-issuing Wait with a timeout instead would
+  // pile up blocked calls inside the shim.
+  static absl::Status WaitCancellable(grpc::ServerContext* ctx,
+                                      const std::shared_ptr<runtime::Shim>& shim,
+                                      const v2::WaitRequest& req, v2::WaitResponse* resp) {
+    struct Pending {
+      absl::Mutex mu;
+      bool done ABSL_GUARDED_BY(mu) = false;
+      absl::Status status ABSL_GUARDED_BY(mu);
+      v2::WaitResponse resp ABSL_GUARDED_BY(mu);
+    };
+    auto p = std::make_shared<Pending>();
+    BERTH_RETURN_IF_ERROR(ttrpc::StartDetached([shim, req, p] {
+      v2::WaitResponse r;
+      absl::Status st = shim->Call("Wait", req, &r);
+      absl::MutexLock lock(&p->mu);
+      p->status = st;
+      p->resp = std::move(r);
+      p->done = true;
+    }));
+    absl::MutexLock lock(&p->mu);
+    while (!p->mu.AwaitWithTimeout(absl::Condition(&p->done), absl::Milliseconds(500))) {
+      if (ctx->IsCancelled()) return absl::CancelledError("wait cancelled by the client");
+    }
+    *resp = p->resp;
+    return p->status;
   }
 
   std::shared_ptr<containers::ContainerStore> containers_;

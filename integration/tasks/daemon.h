@@ -28,7 +28,8 @@ namespace cpb = ::containerd::services::containers::v1;
 namespace tpb = ::containerd::services::tasks::v1;
 namespace epb = ::containerd::services::events::v1;
 
-inline constexpr char kNs[] = "itest";
+// One namespace per test process: runc keeps state under /run/containerd/runc/<ns>.
+inline const std::string kNs = "itest-" + std::to_string(::getpid());
 
 class Daemon {
  public:

@@ -42,6 +42,7 @@ class TasksIntegrationTest : public ::testing::TestWithParam<std::string> {
       std::system(("umount -R -l " + dir_ + "/state/*/*/*/rootfs 2>/dev/null").c_str());
       (void)fs::RemoveAll(dir_);
     }
+    ::rmdir(("/run/containerd/runc/" + kNs).c_str());  // runc's (empty) state root
   }
 
   void CreateContainer(const std::string& id, const std::vector<std::string>& args) {
@@ -67,6 +68,7 @@ class TasksIntegrationTest : public ::testing::TestWithParam<std::string> {
     m->add_options("rbind");
     m->add_options("ro");
     req.set_stdout(stdout_path);
+    req.set_stderr(stdout_path);  // runc's shim wants both when one is set (ctr sets all three)
     tpb::CreateTaskResponse resp;
     auto st = daemon_->tasks().Create(daemon_->Ctx().get(), req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -137,7 +139,7 @@ class TasksIntegrationTest : public ::testing::TestWithParam<std::string> {
     Recorder* raw = r.get();
     raw->thread = std::thread([this, raw] {
       epb::SubscribeRequest req;
-      req.add_filters(std::string("namespace==") + kNs);
+      req.add_filters("namespace==" + kNs);
       auto reader = daemon_->events().Subscribe(&raw->ctx, req);
       epb::Envelope env;
       while (reader->Read(&env)) {
@@ -189,7 +191,7 @@ TEST_P(TasksIntegrationTest, RunToExitWithOutputAndEventsInOrder) {
   EXPECT_EQ(status, 3u);
   EXPECT_EQ(Get("c1", &p).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Delete("c1", &status).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(::access((dir_ + "/state/io.containerd.runtime.v2.task/itest/c1").c_str(), F_OK), -1);
+  EXPECT_EQ(::access((dir_ + "/state/io.containerd.runtime.v2.task/" + kNs + "/c1").c_str(), F_OK), -1);
   cpb::DeleteContainerRequest dreq;
   dreq.set_id("c1");
   google::protobuf::Empty e;
@@ -217,8 +219,14 @@ TEST_P(TasksIntegrationTest, TaskErrors) {
   }(), &resp).error_code(), grpc::StatusCode::ALREADY_EXISTS);
   ASSERT_TRUE(Start("c2", &pid).ok());
   uint32_t status;
-  // A running task cannot be deleted.
-  EXPECT_EQ(Delete("c2", &status).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  // A running task cannot be deleted: our shim says FailedPrecondition, runc's shim an
+  // uncoded error (Unknown), which containerd passes on as well. The task stays.
+  auto del = Delete("c2", &status).error_code();
+  EXPECT_TRUE(del == grpc::StatusCode::FAILED_PRECONDITION || del == grpc::StatusCode::UNKNOWN)
+      << del;
+  ::containerd::v1::types::Process p;
+  EXPECT_TRUE(Get("c2", &p).ok());
+  EXPECT_EQ(p.status(), ::containerd::v1::types::RUNNING);
   ASSERT_TRUE(Kill("c2", 9).ok());
   auto exit = Wait("c2");
   ASSERT_TRUE(exit.ok());

@@ -4,6 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/filters.h"
 #include "core/identifiers.h"
+#include "containerd/events/image.pb.h"
+#include "core/log.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "plugins/metadata/namespaces.h"
@@ -82,6 +84,29 @@ bool UpdateMap(const std::string& path, const std::string& field,
 
 }  // namespace
 
+void ImageStore::Publish(const std::string& ns, const char* topic, const Image& image) {
+  if (publisher_ == nullptr) return;
+  namespace ev = ::containerd::services::images::v1;
+  absl::Status s;
+  if (std::string(topic) == "/images/delete") {
+    ev::ImageDelete e;
+    e.set_name(image.name);
+    s = publisher_->Publish(ns, topic, e);
+  } else if (std::string(topic) == "/images/create") {
+    ev::ImageCreate e;
+    e.set_name(image.name);
+    e.mutable_labels()->insert(image.labels.begin(), image.labels.end());
+    s = publisher_->Publish(ns, topic, e);
+  } else {
+    ev::ImageUpdate e;
+    e.set_name(image.name);
+    e.mutable_labels()->insert(image.labels.begin(), image.labels.end());
+    s = publisher_->Publish(ns, topic, e);
+  }
+  // The change is committed; a lost event is worth a warning, not a failed call.
+  if (!s.ok()) log::Get("images")->warn("publish {} ns={} image={}: {}", topic, ns, image.name, s.ToString());
+}
+
 absl::StatusOr<Image> ImageStore::Get(const std::string& ns, const std::string& name) {
   absl::StatusOr<Image> out;
   BERTH_RETURN_IF_ERROR(db_->View([&](const metadata::Reader& r) {
@@ -139,6 +164,7 @@ absl::StatusOr<Image> ImageStore::Create(const std::string& ns, const Image& ima
     txn.Put(key, Encode(created));
     return absl::OkStatus();
   }));
+  Publish(ns, "/images/create", created);
   return created;
 }
 
@@ -165,15 +191,18 @@ absl::StatusOr<Image> ImageStore::Update(const std::string& ns, const Image& ima
     txn.Put(metadata::ObjectKey(ns, kBucket, image.name), Encode(updated));
     return absl::OkStatus();
   }));
+  Publish(ns, "/images/update", updated);
   return updated;
 }
 
 absl::Status ImageStore::Delete(const std::string& ns, const std::string& name) {
-  return db_->Update([&](metadata::Txn& txn) -> absl::Status {
+  BERTH_RETURN_IF_ERROR(db_->Update([&](metadata::Txn& txn) -> absl::Status {
     BERTH_RETURN_IF_ERROR(Load(txn, ns, name).status());
     txn.Delete(metadata::ObjectKey(ns, kBucket, name));
     return absl::OkStatus();
-  });
+  }));
+  Publish(ns, "/images/delete", Image{name, {}, {}, {}, {}});
+  return absl::OkStatus();
 }
 
 }  // namespace berth::images

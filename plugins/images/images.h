@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "plugins/events/publisher.h"
 #include "plugins/metadata/db.h"
 
 namespace berth::images {
@@ -30,7 +31,9 @@ struct Image {
 
 class ImageStore {
  public:
-  explicit ImageStore(metadata::Db* db) : db_(db) {}
+  // `publisher` (may be null) gets /images/create|update|delete after each committed change.
+  explicit ImageStore(metadata::Db* db, events::Publisher* publisher = nullptr)
+      : db_(db), publisher_(publisher) {}
 
   // NotFound.
   absl::StatusOr<Image> Get(const std::string& ns, const std::string& name);
@@ -48,7 +51,10 @@ class ImageStore {
   absl::Status Delete(const std::string& ns, const std::string& name);
 
  private:
+  void Publish(const std::string& ns, const char* topic, const Image& image);
+
   metadata::Db* db_;
+  events::Publisher* publisher_;
 };
 
 }  // namespace berth::images

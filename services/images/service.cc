@@ -1,6 +1,7 @@
 #include "services/images/service.h"
 
 #include "containerd/services/images/v1/images.grpc.pb.h"
+#include "plugins/events/exchange.h"
 #include "plugins/gc/plugin.h"
 #include "plugins/metadata/plugin.h"
 #include "services/common/grpc_service.h"
@@ -103,12 +104,16 @@ class ImagesService : public pb::Images::Service {
 
 absl::Status RegisterImagesService(plugin::Registry& registry) {
   return registry.Add(plugin::Make<GrpcService>(
-      {.type = plugin::kGrpc, .id = "images", .requires_types = {plugin::kMetadata, plugin::kGc}},
+      {.type = plugin::kGrpc, .id = "images",
+       .requires_types = {plugin::kMetadata, plugin::kGc, plugin::kEvent}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<GrpcService>> {
         BERTH_ASSIGN_OR_RETURN(auto md, ctx.Get<metadata::Metadata>(plugin::kMetadata));
         BERTH_ASSIGN_OR_RETURN(auto gc, ctx.Get<gc::Collector>(plugin::kGc));
-        return std::make_shared<GrpcServiceOf<ImagesService>>(md->images, gc);
+        BERTH_ASSIGN_OR_RETURN(auto exchange, ctx.Get<events::Exchange>(plugin::kEvent));
+        // The service's store publishes image events; the exchange outlives it (registry order).
+        auto store = std::make_shared<images::ImageStore>(md->db.get(), exchange.get());
+        return std::make_shared<GrpcServiceOf<ImagesService>>(store, gc);
       }));
 }
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/status.h"
 #include "grpcpp/grpcpp.h"
+#include "shim-v2/manager/daemon_address.h"
 #include "services/common/grpc_service.h"
 #include "services/common/logging_interceptor.h"
 
@@ -74,6 +75,8 @@ absl::Status Serve(const DaemonConfig& config) {
   // We hold the socket's lock, so a socket file left there is stale (a crashed daemon's).
   ::unlink(config.grpc.address.c_str());
 
+  // Shims are started with the daemon's address (-address, GRPC_ADDRESS, TTRPC_ADDRESS).
+  runtime::SetDaemonGrpcAddress(config.grpc.address);
   plugin::Registry registry;
   BERTH_RETURN_IF_ERROR(RegisterBuiltins(registry));
   BERTH_RETURN_IF_ERROR(registry.InitAll(config));

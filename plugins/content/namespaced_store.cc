@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filters.h"
 #include "core/identifiers.h"
+#include "core/labels.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "plugins/leases/leases.h"
@@ -33,14 +34,6 @@ absl::StatusOr<bool> PutRecordInTxn(metadata::Txn& txn, const std::string& ns, c
   if (existing) return false;
   txn.Put(key, EncodeInfo(info));
   return true;
-}
-
-std::optional<std::string> LabelLookup(const Labels& labels, const std::vector<std::string>& path) {
-  std::string k = path[1];
-  for (size_t i = 2; i < path.size(); ++i) k += "." + path[i];
-  auto it = labels.find(k);
-  if (it == labels.end()) return std::nullopt;
-  return it->second;
 }
 
 }  // namespace
@@ -118,17 +111,7 @@ absl::StatusOr<Info> NamespacedStore::Update(const std::string& ns, const Info& 
     BERTH_ASSIGN_OR_RETURN(updated, Load(txn, ns, info.digest));
     if (paths.empty()) updated.labels = info.labels;
     for (const auto& path : paths) {
-      if (path == "labels") {
-        updated.labels = info.labels;
-      } else if (absl::StartsWith(path, "labels.")) {
-        std::string key = path.substr(7);
-        auto it = info.labels.find(key);
-        if (it == info.labels.end() || it->second.empty()) {
-          updated.labels.erase(key);
-        } else {
-          updated.labels[key] = it->second;
-        }
-      } else {
+      if (!ApplyMapPath(path, "labels", info.labels, &updated.labels)) {
         return absl::InvalidArgumentError(
             absl::StrCat("cannot update \"", path, "\" of content ", info.digest.str()));
       }
@@ -163,8 +146,7 @@ absl::Status NamespacedStore::Walk(const std::string& ns, const std::vector<std:
     bool match = filter->Match([&info](const std::vector<std::string>& path) -> std::optional<std::string> {
       if (path.size() == 1 && path[0] == "digest") return info.digest.str();
       if (path.size() == 1 && path[0] == "size") return absl::StrCat(info.size);
-      if (path.size() >= 2 && path[0] == "labels") return LabelLookup(info.labels, path);
-      return std::nullopt;
+      return LabelForFilterPath(info.labels, path);
     });
     if (match) BERTH_RETURN_IF_ERROR(fn(info));
   }

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filters.h"
 #include "core/identifiers.h"
+#include "core/labels.h"
 #include "containerd/events/image.pb.h"
 #include "core/log.h"
 #include "core/status_macros.h"
@@ -64,24 +65,6 @@ absl::StatusOr<Image> Load(const metadata::Reader& r, const std::string& ns, con
   return Decode(name, *v);
 }
 
-// Applies one "<field>" or "<field>.<key>" path to a string map.
-bool UpdateMap(const std::string& path, const std::string& field,
-               const std::map<std::string, std::string>& from, std::map<std::string, std::string>* to) {
-  if (path == field) {
-    *to = from;
-    return true;
-  }
-  if (!absl::StartsWith(path, field + ".")) return false;
-  std::string key = path.substr(field.size() + 1);
-  auto it = from.find(key);
-  if (it == from.end() || it->second.empty()) {
-    to->erase(key);
-  } else {
-    (*to)[key] = it->second;
-  }
-  return true;
-}
-
 }  // namespace
 
 void ImageStore::Publish(const std::string& ns, const char* topic, const Image& image) {
@@ -134,13 +117,7 @@ absl::StatusOr<std::vector<Image>> ImageStore::List(const std::string& ns,
         if (p.size() == 1 && p[0] == "name") return i.name;
         if (p.size() == 2 && p[0] == "target" && p[1] == "digest") return i.target.digest;
         if (p.size() == 2 && p[0] == "target" && p[1] == "mediatype") return i.target.media_type;
-        if (p.size() >= 2 && p[0] == "labels") {
-          std::string k = p[1];
-          for (size_t n = 2; n < p.size(); ++n) k += "." + p[n];
-          auto it = i.labels.find(k);
-          if (it != i.labels.end()) return it->second;
-        }
-        return std::nullopt;
+        return LabelForFilterPath(i.labels, p);
       });
       if (match) out.push_back(*std::move(img));
       return true;
@@ -180,8 +157,9 @@ absl::StatusOr<Image> ImageStore::Update(const std::string& ns, const Image& ima
     for (const auto& p : paths) {
       if (p == "target") {
         updated.target = image.target;
-      } else if (!UpdateMap(p, "labels", image.labels, &updated.labels) &&
-                 !UpdateMap(p, "annotations", image.target.annotations, &updated.target.annotations)) {
+      } else if (!ApplyMapPath(p, "labels", image.labels, &updated.labels) &&
+                 !ApplyMapPath(p, "annotations", image.target.annotations,
+                               &updated.target.annotations)) {
         return absl::InvalidArgumentError(
             absl::StrCat("cannot update \"", p, "\" of image ", image.name));
       }

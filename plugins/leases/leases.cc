@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/filters.h"
 #include "core/identifiers.h"
+#include "core/labels.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "plugins/metadata/namespaces.h"
@@ -174,13 +175,7 @@ absl::StatusOr<std::vector<Lease>> LeaseStore::List(const std::string& ns,
       const Lease& l = *lease;
       bool match = filter->Match([&l](const std::vector<std::string>& path) -> std::optional<std::string> {
         if (path.size() == 1 && path[0] == "id") return l.id;
-        if (path.size() >= 2 && path[0] == "labels") {
-          std::string k = path[1];
-          for (size_t i = 2; i < path.size(); ++i) k += "." + path[i];
-          auto it = l.labels.find(k);
-          if (it != l.labels.end()) return it->second;
-        }
-        return std::nullopt;
+        return LabelForFilterPath(l.labels, path);
       });
       if (match) out.push_back(*std::move(lease));
       return true;

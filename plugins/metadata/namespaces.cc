@@ -4,13 +4,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/identifiers.h"
+#include "core/labels.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace berth::metadata {
 namespace {
-
-constexpr char kLabelsPrefix[] = "labels.";
 
 std::string Encode(const Namespace& ns) { return nlohmann::json{{"labels", ns.labels}}.dump(); }
 
@@ -93,17 +92,7 @@ absl::StatusOr<Namespace> NamespaceStore::Update(const Namespace& ns,
     BERTH_ASSIGN_OR_RETURN(updated, Load(txn, ns.name));
     if (paths.empty()) updated.labels = ns.labels;
     for (const auto& path : paths) {
-      if (path == "labels") {
-        updated.labels = ns.labels;
-      } else if (absl::StartsWith(path, kLabelsPrefix)) {
-        std::string key = path.substr(sizeof(kLabelsPrefix) - 1);
-        auto it = ns.labels.find(key);
-        if (it == ns.labels.end() || it->second.empty()) {
-          updated.labels.erase(key);
-        } else {
-          updated.labels[key] = it->second;
-        }
-      } else {
+      if (!ApplyMapPath(path, "labels", ns.labels, &updated.labels)) {
         return absl::InvalidArgumentError(
             absl::StrCat("cannot update \"", path, "\" of namespace ", ns.name));
       }

@@ -2,6 +2,7 @@
 
 #include "containerd/services/namespaces/v1/namespace.grpc.pb.h"
 #include "core/filters.h"
+#include "core/labels.h"
 #include "plugins/metadata/plugin.h"
 #include "services/common/grpc_service.h"
 #include "services/common/grpc_status.h"
@@ -23,11 +24,7 @@ void ToProto(const metadata::Namespace& in, pb::Namespace* out) {
 filters::Adaptor AdaptorOf(const metadata::Namespace& ns) {
   return [&ns](const std::vector<std::string>& path) -> std::optional<std::string> {
     if (path.size() == 1 && path[0] == "name") return ns.name;
-    if (path.size() >= 2 && path[0] == "labels") {
-      auto it = ns.labels.find(path[1]);
-      if (it != ns.labels.end()) return it->second;
-    }
-    return std::nullopt;
+    return LabelForFilterPath(ns.labels, path);
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "core/filters.h"
+#include "core/labels.h"
 #include "plugins/gc/plugin.h"
 #include "plugins/snapshots/leased_snapshots.h"
 #include "services/common/grpc_service.h"
@@ -30,13 +31,7 @@ filters::Adaptor AdaptorOf(const snapshotter::Info& i) {
     if (p.size() == 1 && p[0] == "name") return i.name;
     if (p.size() == 1 && p[0] == "parent") return i.parent;
     if (p.size() == 1 && p[0] == "kind") return std::string(snapshotter::KindName(i.kind));
-    if (p.size() >= 2 && p[0] == "labels") {
-      std::string k = p[1];
-      for (size_t n = 2; n < p.size(); ++n) k += "." + p[n];
-      auto it = i.labels.find(k);
-      if (it != i.labels.end()) return it->second;
-    }
-    return std::nullopt;
+    return LabelForFilterPath(i.labels, p);
   };
 }
 

@@ -1,0 +1,41 @@
+// Daemon-side image transfers (Berth's berth.services.transfer.v1.Transfer): pulls from a
+// registry and imports of archives, each reporting a stream of progress.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "berth/services/transfer/v1/transfer.grpc.pb.h"
+#include "client/connection.h"
+
+namespace berth::client {
+
+namespace xferpb = ::berth::services::transfer::v1;
+
+using ProgressCallback = std::function<void(const xferpb::Progress&)>;
+
+class Transfer {
+ public:
+  explicit Transfer(std::shared_ptr<Connection> conn);
+
+  // Pulls req.reference(); `progress` sees every Progress message (per-layer state and bytes).
+  // Returns the images created. Errors: the registry's (NotFound for an unknown reference,
+  // Unauthenticated/PermissionDenied for auth, Unavailable for an unreachable registry),
+  // Unimplemented when the daemon has no transfer service.
+  absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Pull(
+      const xferpb::PullRequest& req, const ProgressCallback& progress,
+      const CallOptions& call = {});
+  // Imports an archive at a path on the daemon's host (OCI layout tar or docker save).
+  absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Import(
+      const xferpb::ImportRequest& req, const ProgressCallback& progress,
+      const CallOptions& call = {});
+
+ private:
+  std::shared_ptr<Connection> conn_;
+  std::unique_ptr<xferpb::Transfer::Stub> stub_;
+};
+
+}  // namespace berth::client

@@ -1,0 +1,177 @@
+#include "plugins/transfer/http.h"
+
+#include <curl/curl.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace berth::transfer {
+namespace {
+
+constexpr size_t kErrorBodyLimit = 64 << 10;
+constexpr char kSystemCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
+struct Exchange {
+  const HttpRequest* req;
+  HttpResponse* resp;
+  bool headers_done = false;
+  absl::Status error;  // set by a callback that aborted the transfer
+};
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  absl::string_view line(data, size * n);
+  if (absl::StartsWith(line, "HTTP/")) {  // a new response (redirects, 100-continue)
+    ex->resp->headers.clear();
+    ex->resp->status = 0;
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
+    int code = 0;
+    if (parts.size() > 1 && absl::SimpleAtoi(parts[1], &code)) ex->resp->status = code;
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon != absl::string_view::npos) {
+    ex->resp->headers.emplace(absl::AsciiStrToLower(line.substr(0, colon)),
+                              std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+  return size * n;
+}
+
+size_t OnBody(char* data, size_t size, size_t n, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  size_t len = size * n;
+  long status = ex->resp->status;
+  bool ok = status >= 200 && status < 300;
+  if (!ex->headers_done) {
+    ex->headers_done = true;
+    if (ex->req->on_headers) {
+      ex->error = ex->req->on_headers(status, ex->resp->headers);
+      if (!ex->error.ok()) return 0;
+    }
+  }
+  if (ok && ex->req->on_body) {
+    ex->error = ex->req->on_body(absl::string_view(data, len));
+    return ex->error.ok() ? len : 0;
+  }
+  size_t limit = ok ? ex->req->max_body : kErrorBodyLimit;
+  if (ex->resp->body.size() + len > limit) {
+    if (!ok) return len;  // an error page: keep its beginning only
+    ex->error = absl::ResourceExhaustedError(
+        absl::StrCat("response from ", ex->req->url, " exceeds ", limit, " bytes"));
+    return 0;
+  }
+  ex->resp->body.append(data, len);
+  return len;
+}
+
+std::string CaBundle(const std::vector<std::string>& files) {
+  std::string out;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    absl::StrAppend(&out, buf.str(), "\n");
+  }
+  std::ifstream sys(kSystemCaBundle);
+  std::stringstream buf;
+  buf << sys.rdbuf();
+  return out + buf.str();
+}
+
+// One easy handle per thread: curl_easy_reset keeps its connection and TLS session caches.
+CURL* ThreadHandle() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  struct Holder {
+    CURL* h = curl_easy_init();
+    ~Holder() { curl_easy_cleanup(h); }
+  };
+  thread_local Holder holder;
+  curl_easy_reset(holder.h);
+  return holder.h;
+}
+
+}  // namespace
+
+std::string HttpResponse::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+std::vector<std::string> HttpResponse::Headers(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [b, e] = headers.equal_range(name);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+absl::StatusOr<HttpResponse> HttpDo(const HttpRequest& req) {
+  CURL* h = ThreadHandle();
+  if (h == nullptr) return absl::InternalError("curl_easy_init failed");
+  HttpResponse resp;
+  Exchange ex{&req, &resp, false, absl::OkStatus()};
+  curl_slist* headers = nullptr;
+  for (const auto& hd : req.headers) headers = curl_slist_append(headers, hd.c_str());
+  std::string range = req.range_from > 0 ? absl::StrCat(req.range_from, "-") : "";
+  std::string ca = req.ca_files.empty() ? "" : CaBundle(req.ca_files);
+  curl_blob ca_blob{ca.data(), ca.size(), CURL_BLOB_NOCOPY};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_seconds));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_seconds));
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "berth/1.0 (containerd-compatible)");
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+  if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+  if (req.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (req.method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+  }
+  if (req.skip_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca_blob);
+
+  CURLcode rc = curl_easy_perform(h);
+  curl_slist_free_all(headers);
+  char* eff = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) resp.effective_url = eff;
+  if (!ex.error.ok()) return ex.error;
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return absl::UnavailableError(absl::StrCat(req.method, " ", req.url, ": no progress for ",
+                                               req.low_speed_seconds, "s (", errbuf, ")"));
+  }
+  if (rc != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat(req.method, " ", req.url, ": ",
+                                               errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+  }
+  if (!ex.headers_done && req.on_headers) {  // an empty body: headers were never reported
+    absl::Status s = req.on_headers(resp.status, resp.headers);
+    if (!s.ok()) return s;
+  }
+  return resp;
+}
+
+}  // namespace berth::transfer

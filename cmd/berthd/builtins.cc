@@ -18,6 +18,8 @@
 #include "services/introspection/service.h"
 #include "services/namespaces/service.h"
 #include "services/version/service.h"
+#include "plugins/transfer/plugin.h"
+#include "services/transfer/service.h"
 
 namespace berth::daemon {
 
@@ -43,6 +45,8 @@ absl::Status RegisterBuiltins(plugin::Registry& registry) {
            &services::RegisterContainersService,
            &runtime::RegisterTaskManager,
            &services::RegisterTasksService,
+           &transfer::RegisterTransferPlugin,
+           &services::RegisterTransferService,
        }) {
     BERTH_RETURN_IF_ERROR(reg(registry));
   }

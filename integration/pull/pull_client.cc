@@ -1,0 +1,84 @@
+// berth-pull-test: a minimal client of berth.services.transfer.v1.Transfer.Pull for the
+// integration test (berthctl is the real client). Prints one line per progress item and the
+// resulting image; exits 0 on success, 1 with the gRPC error on stderr otherwise.
+//
+//   berth-pull-test --address SOCK [--namespace NS] [--plain-http] [--user U:P]
+//                   [--hosts-dir DIR] [--no-unpack] [--max-downloads N] [--quiet] REF
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "berth/services/transfer/v1/transfer.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace pb = ::berth::services::transfer::v1;
+
+int main(int argc, char** argv) {
+  std::string address, ns = "default", ref;
+  pb::PullRequest req;
+  req.set_unpack(true);
+  bool quiet = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--address") address = next();
+    else if (a == "--namespace") ns = next();
+    else if (a == "--plain-http") req.set_plain_http(true);
+    else if (a == "--hosts-dir") req.set_hosts_dir(next());
+    else if (a == "--no-unpack") req.set_unpack(false);
+    else if (a == "--quiet") quiet = true;
+    else if (a == "--max-downloads") req.set_max_concurrent_downloads(std::stoul(next()));
+    else if (a == "--user") {
+      std::string up = next();
+      size_t c = up.find(':');
+      req.mutable_auth()->set_username(up.substr(0, c));
+      if (c != std::string::npos) req.mutable_auth()->set_password(up.substr(c + 1));
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "unknown flag " << a << "\n";
+      return 2;
+    } else {
+      ref = a;
+    }
+  }
+  if (address.empty() || ref.empty()) {
+    std::cerr << "usage: berth-pull-test --address SOCK [flags] REF\n";
+    return 2;
+  }
+  req.set_reference(ref);
+  auto channel = grpc::CreateChannel("unix:" + address, grpc::InsecureChannelCredentials());
+  auto stub = pb::Transfer::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("containerd-namespace", ns);
+  auto reader = stub->Pull(&ctx, req);
+  pb::Progress p;
+  bool done = false;
+  while (reader->Read(&p)) {
+    for (const auto& it : p.items()) {
+      if (quiet && it.state() == "downloading") continue;
+      std::cout << it.ref() << " " << it.state() << " " << it.offset() << "/" << it.total()
+                << (it.error().empty() ? "" : " error: " + it.error()) << "\n";
+    }
+    if (p.done()) {
+      done = true;
+      for (const auto& img : p.images()) {
+        std::cout << "image " << img.name() << " " << img.target().digest() << "\n";
+      }
+    }
+  }
+  grpc::Status st = reader->Finish();
+  if (!st.ok()) {
+    std::cerr << "pull failed: " << st.error_code() << ": " << st.error_message() << "\n";
+    return 1;
+  }
+  if (!done) {
+    std::cerr << "pull ended without a final progress message\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,64 @@
+#include "services/transfer/convert.h"
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace berth::services::transfer_convert {
+
+namespace pb = ::berth::services::transfer::v1;
+
+absl::StatusOr<::berth::transfer::PullOptions> FromProto(const pb::PullRequest& req) {
+  if (req.reference().empty()) return absl::InvalidArgumentError("pull: reference is required");
+  ::berth::transfer::PullOptions o;
+  o.reference = req.reference();
+  for (const auto& p : req.platforms()) {
+    if (p.os().empty() || p.architecture().empty()) {
+      return absl::InvalidArgumentError("pull: a platform needs os and architecture");
+    }
+    o.platforms.push_back(::berth::transfer::Normalize({p.os(), p.architecture(), p.variant(), ""}));
+  }
+  o.unpack = req.unpack();
+  o.snapshotter = req.snapshotter();
+  o.credentials = {req.auth().username(), req.auth().password(), req.auth().identity_token(),
+                   req.auth().registry_token()};
+  o.plain_http = req.plain_http();
+  o.skip_verify = req.skip_verify();
+  o.hosts_dir = req.hosts_dir();
+  o.labels = {req.labels().begin(), req.labels().end()};
+  o.max_concurrent_downloads = static_cast<int>(std::min<uint32_t>(req.max_concurrent_downloads(), 64));
+  return o;
+}
+
+namespace {
+void SetNow(pb::Progress* out) {
+  int64_t ns = absl::ToUnixNanos(absl::Now());
+  out->mutable_time()->set_seconds(ns / 1000000000);
+  out->mutable_time()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+}  // namespace
+
+void ToProto(const std::vector<::berth::transfer::ProgressItem>& items, pb::Progress* out) {
+  SetNow(out);
+  for (const auto& it : items) {
+    auto* p = out->add_items();
+    p->set_ref(it.ref);
+    p->set_digest(it.digest);
+    p->set_media_type(it.media_type);
+    p->set_state(it.state);
+    p->set_offset(it.offset);
+    p->set_total(it.total);
+    p->set_error(it.error);
+  }
+}
+
+void ToProto(const ::berth::transfer::PullResult& result, pb::Progress* out) {
+  SetNow(out);
+  out->set_done(true);
+  auto* img = out->add_images();
+  img->set_name(result.name);
+  img->mutable_target()->set_media_type(result.target.media_type);
+  img->mutable_target()->set_digest(result.target.digest);
+  img->mutable_target()->set_size(result.target.size);
+}
+
+}  // namespace berth::services::transfer_convert

@@ -1,0 +1,125 @@
+// A tiny HTTP/1.1 server on 127.0.0.1 for registry client tests: one thread per connection,
+// one request per connection (Connection: close), answers from a handler.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace berth::transfer::testing {
+
+struct FakeRequest {
+  std::string method;
+  std::string path;  // with the query
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+struct FakeResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  size_t cut_after = std::string::npos;  // close the connection after this many body bytes
+};
+
+class FakeServer {
+ public:
+  using Handler = std::function<FakeResponse(const FakeRequest&)>;
+  explicit FakeServer(Handler h) : handler_(std::move(h)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    socklen_t len = sizeof(a);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    listen(fd_, 64);
+    accept_ = std::thread([this] { Loop(); });
+  }
+  ~FakeServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    accept_.join();
+    for (auto& t : conns_) t.join();
+  }
+  std::string host() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::vector<FakeRequest> requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return seen_;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      conns_.emplace_back([this, c] { Serve(c); });
+    }
+  }
+  void Serve(int c) {
+    std::string in;
+    char buf[4096];
+    while (in.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      in.append(buf, n);
+    }
+    FakeRequest req;
+    std::vector<std::string> lines = absl::StrSplit(in.substr(0, in.find("\r\n\r\n")), "\r\n");
+    if (!lines.empty()) {
+      std::vector<std::string> first = absl::StrSplit(lines[0], ' ');
+      if (first.size() >= 2) req.method = first[0], req.path = first[1];
+      for (size_t i = 1; i < lines.size(); ++i) {
+        size_t colon = lines[i].find(':');
+        if (colon == std::string::npos) continue;
+        req.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+            std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+      }
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      seen_.push_back(req);
+    }
+    FakeResponse r = handler_(req);
+    std::string out = absl::StrCat("HTTP/1.1 ", r.status, " X\r\nConnection: close\r\n");
+    bool has_len = false;
+    for (const auto& [k, v] : r.headers) {
+      absl::StrAppend(&out, k, ": ", v, "\r\n");
+      has_len |= absl::AsciiStrToLower(k) == "content-length";
+    }
+    if (!has_len) absl::StrAppend(&out, "Content-Length: ", r.body.size(), "\r\n");
+    absl::StrAppend(&out, "\r\n");
+    if (req.method != "HEAD") out += r.body.substr(0, r.cut_after);
+    for (size_t off = 0; off < out.size();) {
+      ssize_t n = write(c, out.data() + off, out.size() - off);
+      if (n <= 0) break;
+      off += n;
+    }
+    close(c);
+  }
+
+  Handler handler_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread accept_;
+  std::vector<std::thread> conns_;
+  std::mutex mu_;
+  std::vector<FakeRequest> seen_;
+};
+
+}  // namespace berth::transfer::testing

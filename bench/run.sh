@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: berthd and containerd 1.6 in scratch roots, driven by the shared
-# peer harness (../shared/peers/bench-ctr.sh). Usage: bench/run.sh [bench-ctr.sh args...]
+# peer harness (../shared/peers/bench-ctr.sh), then one table of Berth/containerd ratios.
+# containerd runs containers through runc's shim; Berth through its own shim unless
+# BERTH_RUNTIME says otherwise. Usage: bench/run.sh [bench-ctr.sh args...]
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${BERTH_PEERS_DIR:-$SRC/../shared/peers}
@@ -27,7 +29,21 @@ pids+=($!)
 for s in berth containerd; do
     for _ in $(seq 100); do ctr -a "$WORK/$s.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
 done
+RESULTS=${BERTH_BENCH_RESULTS:-$SRC/bench/results}
+mkdir -p "$RESULTS"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+declare -A runtime=([containerd]=io.containerd.runc.v2 [berth]=${BERTH_RUNTIME:-io.containerd.berth.v2})
 for s in containerd berth; do
-    echo "== $s"
-    "$PEERS/bench-ctr.sh" --address "$WORK/$s.sock" "$@" || echo "bench against $s failed"
+    echo "== $s (${runtime[$s]})" >&2
+    "$PEERS/bench-ctr.sh" --address "$WORK/$s.sock" --runtime "${runtime[$s]}" "$@" \
+        >"$RESULTS/$stamp-$s.jsonl" || echo "bench against $s failed" >&2
 done
+# name, containerd median, berth median, ratio (lower is better for every metric but MB/s)
+jq -rs 'group_by(.name)[] | select(length == 2) | (map(select(.d == "containerd"))[0]) as $c
+        | (map(select(.d == "berth"))[0]) as $b
+        | [$c.name, $c.unit, $c.median, $b.median,
+           (if $c.median > 0 then ($b.median / $c.median * 100 | round / 100) else "-" end)]
+        | @tsv' \
+    <(jq -c '. + {d: "containerd"}' "$RESULTS/$stamp-containerd.jsonl") \
+    <(jq -c '. + {d: "berth"}' "$RESULTS/$stamp-berth.jsonl") |
+    (printf 'metric\tunit\tcontainerd\tberth\tratio\n'; cat) | column -t | tee "$RESULTS/$stamp-ratios.txt"

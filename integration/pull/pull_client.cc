@@ -3,7 +3,8 @@
 // resulting image; exits 0 on success, 1 with the gRPC error on stderr otherwise.
 //
 //   berth-pull-test --address SOCK [--namespace NS] [--plain-http] [--user U:P]
-//                   [--hosts-dir DIR] [--no-unpack] [--max-downloads N] [--quiet] REF
+//                   [--hosts-dir DIR] [--no-unpack] [--max-downloads N] [--quiet]
+//                   [--platform OS/ARCH[/VARIANT]]... REF
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -33,7 +34,14 @@ int main(int argc, char** argv) {
     else if (a == "--hosts-dir") req.set_hosts_dir(next());
     else if (a == "--no-unpack") req.set_unpack(false);
     else if (a == "--quiet") quiet = true;
-    else if (a == "--max-downloads") req.set_max_concurrent_downloads(std::stoul(next()));
+    else if (a == "--platform") {  // os/arch[/variant]
+      std::string v = next();
+      auto* p = req.add_platforms();
+      size_t s1 = v.find('/'), s2 = v.find('/', s1 + 1);
+      p->set_os(v.substr(0, s1));
+      p->set_architecture(v.substr(s1 + 1, s2 == std::string::npos ? s2 : s2 - s1 - 1));
+      if (s2 != std::string::npos) p->set_variant(v.substr(s2 + 1));
+    } else if (a == "--max-downloads") req.set_max_concurrent_downloads(std::stoul(next()));
     else if (a == "--user") {
       std::string up = next();
       size_t c = up.find(':');

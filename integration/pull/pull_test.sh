@@ -123,6 +123,43 @@ check "ctr pull: no new snapshot" test "$(snapshot_count default)" = 1
 check_fails_with "pull: unknown tag is not found" "NotFound|not found|code 5|: 5:" pull --plain-http "$R0/test/busybox:nope"
 check_fails_with "pull: bad reference is invalid" "invalid reference" pull "Bad/Ref"
 
+# --- an image index: the platform's manifest is chosen ------------------------------------
+make_index_layout() { # DIR: bb's image plus a fake arm64 one behind an OCI index
+    cp -r "$H_WORK/bb" "$1"
+    $PY - "$1" <<'PYEOF'
+import hashlib, json, os, sys
+w = sys.argv[1]; blobs = os.path.join(w, "blobs", "sha256")
+def put(b):
+    d = hashlib.sha256(b).hexdigest(); open(os.path.join(blobs, d), "wb").write(b); return "sha256:" + d
+def get(d): return json.load(open(os.path.join(blobs, d[7:])))
+top = json.load(open(os.path.join(w, "index.json")))
+amd = top["manifests"][0]
+man = get(amd["digest"]); cfg = get(man["config"]["digest"])
+cfg["architecture"] = "arm64"; c = json.dumps(cfg).encode()
+man["config"] = dict(man["config"], digest=put(c), size=len(c)); m = json.dumps(man).encode()
+arm = {"mediaType": amd["mediaType"], "digest": put(m), "size": len(m), "platform": {"os": "linux", "architecture": "arm64"}}
+amd = {k: amd[k] for k in ("mediaType", "digest", "size", "platform")}
+idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [arm, amd]}).encode()
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": put(idx), "size": len(idx),
+           "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}, open(os.path.join(w, "index.json"), "w"))
+print(arm["digest"], amd["digest"])
+PYEOF
+}
+read -r ARM_MAN AMD_MAN < <(make_index_layout "$H_WORK/multi")
+skopeo copy -q --all --dest-tls-verify=false "oci:$H_WORK/multi:latest" "docker://$R0/test/multi:latest" ||
+    { echo "skopeo push (index) failed"; exit 1; }
+check "index: pull picks this machine's manifest" pull --namespace multi --plain-http "$R0/test/multi:latest"
+check "index: the index record is the image target" \
+    sh -c "ctr -a '$H_SOCK' -n multi images ls | grep -q 'application/vnd.oci.image.index.v1+json'"
+check "index: gc.ref.content.m.0 names the chosen manifest" \
+    sh -c "ctr -a '$H_SOCK' -n multi content ls | grep -q 'containerd.io/gc.ref.content.m.0=$AMD_MAN'"
+check "index: the other platform's manifest is not fetched" \
+    sh -c "! ctr -a '$H_SOCK' -n multi content ls | grep -q '^$ARM_MAN'"
+check "index: --platform linux/arm64 picks the other manifest" \
+    sh -c "timeout 60 berth-pull-test --address '$H_SOCK' --namespace arm --no-unpack --platform linux/arm64 --plain-http '$R0/test/multi:latest' && ctr -a '$H_SOCK' -n arm content ls | grep -q '^$ARM_MAN'"
+check "index: run from the index image" \
+    timeout 60 ctr -a "$H_SOCK" -n multi run --rm --runtime io.containerd.berth.v2 "$R0/test/multi:latest" idx-run /bin/true
+
 # --- hosts.toml mirror -------------------------------------------------------------------
 check "mirror: hosts.toml sends the pull to the mirror" pull --namespace mirror mirror.invalid/test/busybox:latest
 check "mirror: the image is unpacked" test "$(snapshot_count mirror)" = 1

@@ -226,12 +226,13 @@ absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,
     }
   }
   for (auto& t : threads) t.join();
-  // The first real failure, not the cancellations it caused.
-  absl::Status first = unpack_status;
+  // The root cause: a download failure (an unpack reading that layer's stream fails with it
+  // too), else the unpack failure, never the cancellations they caused.
   for (auto& l : layers) {
-    if (!l->status.ok() && (first.ok() || absl::IsCancelled(first))) first = l->status;
+    if (!l->status.ok() && !absl::IsCancelled(l->status)) return l->status;
   }
-  if (!first.ok()) return first;
+  if (!unpack_status.ok()) return unpack_status;
+  for (auto& l : layers) BERTH_RETURN_IF_ERROR(l->status);
   return chain;
 }
 

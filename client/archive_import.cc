@@ -223,6 +223,9 @@ absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& image
     img.mutable_target()->set_digest(m["digest"].get<std::string>());
     img.mutable_target()->set_size(m.value("size", int64_t{0}));
     for (const auto& [k, v] : options.labels) (*img.mutable_labels())[k] = v;
+    if (absl::Status s = LabelChildren(content, img.target(), call); !s.ok()) {
+      return finish(Annotate(s, "label blobs of " + name));
+    }
     absl::StatusOr<impb::Image> r = images.Create(img, call);
     if (absl::IsAlreadyExists(r.status())) r = images.Update(img, call);
     if (!r.ok()) return finish(r.status());

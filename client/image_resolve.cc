@@ -166,6 +166,42 @@ absl::StatusOr<ResolvedImage> ResolveImage(Images& images, Content& content,
   return out;
 }
 
+absl::Status LabelChildren(Content& content, const tpb_types::Descriptor& root,
+                           const CallOptions& call) {
+  absl::StatusOr<std::string> blob = content.ReadAll(root.digest(), 8 << 20, call);
+  if (!blob.ok()) return blob.status();
+  absl::StatusOr<json> j = ParseJson(*blob, "blob " + root.digest());
+  if (!j.ok()) return absl::OkStatus();  // not JSON: a leaf
+  Labels labels;
+  std::vector<tpb_types::Descriptor> sub_manifests;
+  if (auto ms = j->find("manifests"); ms != j->end() && ms->is_array()) {
+    for (size_t i = 0; i < ms->size(); ++i) {
+      absl::StatusOr<tpb_types::Descriptor> d = ToDescriptor((*ms)[i], root.digest());
+      if (!d.ok()) return d.status();
+      if (!content.Info(d->digest(), call).ok()) continue;
+      labels[absl::StrCat("containerd.io/gc.ref.content.m.", i)] = d->digest();
+      sub_manifests.push_back(*d);
+    }
+  }
+  if (auto cfg = j->find("config"); cfg != j->end() && cfg->is_object()) {
+    labels["containerd.io/gc.ref.content.config"] = Str(*cfg, "digest");
+  }
+  if (auto ls = j->find("layers"); ls != j->end() && ls->is_array()) {
+    for (size_t i = 0; i < ls->size(); ++i) {
+      if ((*ls)[i].is_object()) {
+        labels[absl::StrCat("containerd.io/gc.ref.content.l.", i)] = Str((*ls)[i], "digest");
+      }
+    }
+  }
+  if (!labels.empty()) {
+    if (absl::Status s = content.SetLabels(root.digest(), labels, call); !s.ok()) return s;
+  }
+  for (const auto& m : sub_manifests) {
+    if (absl::Status s = LabelChildren(content, m, call); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Unpack(Snapshots& snapshots, Content& content, const ResolvedImage& image,
                     const std::string& snapshotter, const CallOptions& call) {
   std::vector<std::string> chain = ChainIds(image.diff_ids);

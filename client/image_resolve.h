@@ -47,6 +47,14 @@ struct ResolvedImage {
 absl::StatusOr<ResolvedImage> ResolveImage(Images& images, Content& content,
                                            const std::string& name, const CallOptions& call = {});
 
+// Sets containerd's GC reference labels on `root` and the blobs below it, as containerd's
+// import/pull handlers do: an index gets containerd.io/gc.ref.content.m.<i> for its manifests,
+// a manifest containerd.io/gc.ref.content.config and .l.<i> for its layers. Without them the
+// garbage collector would free a manifest's config and layers once no lease holds them.
+// Missing child blobs are skipped (an index may list other platforms' manifests).
+absl::Status LabelChildren(Content& content, const tpb_types::Descriptor& root,
+                           const CallOptions& call = {});
+
 // Makes sure snapshots <chain ids> exist in `snapshotter`, applying missing layers through the
 // diff service (prepare "extract-..." on the parent, apply, commit as the chain id), and labels
 // the config blob with containerd.io/gc.ref.snapshot.<snapshotter> so GC keeps them.

@@ -1,10 +1,11 @@
 #include "core/filters.h"
 
-#include <regex>
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "re2/re2.h"
 
 namespace berth::filters {
 namespace {
@@ -13,7 +14,7 @@ enum class Op { kPresent, kEqual, kNotEqual, kMatch };
 
 class Selector : public Filter {
  public:
-  Selector(std::vector<std::string> path, Op op, std::string value, std::regex re)
+  Selector(std::vector<std::string> path, Op op, std::string value, std::unique_ptr<RE2> re)
       : path_(std::move(path)), op_(op), value_(std::move(value)), re_(std::move(re)) {}
   bool Match(const Adaptor& adaptor) const override {
     std::optional<std::string> got = adaptor(path_);
@@ -25,7 +26,7 @@ class Selector : public Filter {
       case Op::kNotEqual:
         return !got.has_value() || *got != value_;
       case Op::kMatch:
-        return got.has_value() && std::regex_search(*got, re_);
+        return got.has_value() && RE2::PartialMatch(*got, *re_);
     }
     return false;
   }
@@ -34,7 +35,7 @@ class Selector : public Filter {
   std::vector<std::string> path_;
   Op op_;
   std::string value_;
-  std::regex re_;
+  std::unique_ptr<RE2> re_;  // kMatch only
 };
 
 class Combined : public Filter {
@@ -107,20 +108,26 @@ class Parser {
       op = Op::kMatch;
     }
     if (op == Op::kPresent) {
-      return std::unique_ptr<Filter>(new Selector(std::move(path), op, "", std::regex()));
+      return std::unique_ptr<Filter>(new Selector(std::move(path), op, "", nullptr));
     }
     SkipSpace();
     BERTH_ASSIGN_OR_RETURN(std::string value, ParseValue());
-    std::regex re;
+    std::unique_ptr<RE2> re;
     if (op == Op::kMatch) {
-      try {  // std::regex reports bad patterns by exception; they stop here.
-        re = std::regex(value, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("filter \"", text_, "\": bad regular expression \"", value, "\""));
+      // RE2 is Go's regexp syntax (containerd's) and matches in linear time with bounded
+      // memory: a client's pattern can neither backtrack forever nor overflow the stack.
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_max_mem(1 << 20);
+      re = std::make_unique<RE2>(value, options);
+      if (!re->ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("filter \"", text_,
+                                                       "\": bad regular expression \"", value,
+                                                       "\": ", re->error()));
       }
     }
-    return std::unique_ptr<Filter>(new Selector(std::move(path), op, std::move(value), re));
+    return std::unique_ptr<Filter>(
+        new Selector(std::move(path), op, std::move(value), std::move(re)));
   }
 
   absl::StatusOr<std::string> ParseField() {

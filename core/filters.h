@@ -3,7 +3,7 @@
 //   name==foo,labels."a.b"~=^x      selectors joined by ',' must all match (AND)
 //   name==a|name==b                 alternatives joined by '|' at the top level (OR)
 //   labels.gc                       a field path alone: the field is present
-// Operators: == (equal), != (not equal), ~= (regular expression, RE2-ish via std::regex).
+// Operators: == (equal), != (not equal), ~= (regular expression: RE2, i.e. Go's syntax).
 // Field path elements: [A-Za-z_][A-Za-z0-9_]* or a quoted string ("a.b" or 'a.b').
 // Values: quoted strings or runs of characters other than whitespace, ',' and '|'.
 // Several filter strings passed to ParseAny are alternatives too (containerd's ParseAll).

@@ -66,5 +66,26 @@ TEST(Filters, ErrorsAreClear) {
   EXPECT_NE(Parse("name==").status().message().find("expected a value"), absl::string_view::npos);
 }
 
+// A client's pattern must not take the daemon down: std::regex recursed once per group and
+// backtracked exponentially. RE2 (Go's syntax, like containerd) does neither.
+TEST(Filters, HostileRegularExpressionsAreSafe) {
+  std::string deep = "name~=" + std::string(30000, '(') + "a" + std::string(30000, ')');
+  auto f = Parse(deep);
+  if (f.ok()) {
+    Obj o{"a", {}};
+    EXPECT_TRUE((*f)->Match(AdaptorOf(o)));
+  } else {
+    EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  auto blowup = Parse("name~=^(a*)*b$");
+  ASSERT_TRUE(blowup.ok()) << blowup.status();
+  Obj long_name{std::string(100000, 'a'), {}};
+  EXPECT_FALSE((*blowup)->Match(AdaptorOf(long_name)));
+  // Go syntax: (?i) flags and \d classes work; backreferences are refused clearly.
+  Obj mixed{"Foo42", {}};
+  EXPECT_TRUE(Matches("name~=(?i)^foo\\d+$", mixed));
+  EXPECT_EQ(Parse("name~=(a)\\1").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace berth::filters

@@ -29,8 +29,15 @@ absl::StatusOr<std::string> NormalizeAddress(absl::string_view address) {
 absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
   // Same numbering on both sides (grpc/status.h and absl::StatusCode follow google.rpc.Code).
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  std::string why = status.error_message();
+  // gRPC answers an unknown service or method with UNIMPLEMENTED and no message.
+  if (why.empty() && code == absl::StatusCode::kUnimplemented) {
+    why = "not implemented by this berthd";
+  } else if (why.empty()) {
+    why = absl::StatusCodeToString(code);
+  }
+  return absl::Status(code, absl::StrCat(what, ": ", why));
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::NewContext(const CallOptions& call,

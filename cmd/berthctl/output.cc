@@ -53,8 +53,9 @@ int ReportError(const absl::Status& status) {
     hint = "list containers with `berthctl ps -a`";
   } else if (absl::IsAlreadyExists(status) && absl::StrContains(status.message(), "container")) {
     hint = "pick another --name, or remove the old one with `berthctl rm -f ID`";
-  } else if (absl::IsUnimplemented(status) && absl::StrContains(status.message(), "Transfer")) {
-    hint = "this berthd has no transfer service yet";
+  } else if (absl::IsUnimplemented(status) && absl::StartsWith(status.message(), "pull")) {
+    hint = "this berthd has no transfer service yet; import an archive with `berthctl images "
+           "import` instead";
   } else if (absl::IsPermissionDenied(status)) {
     hint = "berthd's socket needs root";
   }

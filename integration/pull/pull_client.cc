@@ -1,13 +1,16 @@
-// berth-pull-test: a minimal client of berth.services.transfer.v1.Transfer.Pull for the
+// berth-pull-test: a minimal client of berth.services.transfer.v1.Transfer for the
 // integration test (berthctl is the real client). Prints one line per progress item and the
-// resulting image; exits 0 on success, 1 with the gRPC error on stderr otherwise.
+// resulting images; exits 0 on success, 1 with the gRPC error on stderr otherwise.
 //
+//   berth-pull-test --address SOCK [--namespace NS] import PATH [--base-name B] [--unpack]
+//   berth-pull-test --address SOCK [--namespace NS] export PATH IMAGE...
 //   berth-pull-test --address SOCK [--namespace NS] [--plain-http] [--user U:P]
 //                   [--hosts-dir DIR] [--no-unpack] [--max-downloads N] [--quiet]
 //                   [--platform OS/ARCH[/VARIANT]]... REF
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "berth/services/transfer/v1/transfer.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -19,6 +22,9 @@ int main(int argc, char** argv) {
   pb::PullRequest req;
   req.set_unpack(true);
   bool quiet = false;
+  std::string mode = "pull", base_name;
+  bool import_unpack = false;
+  std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -34,6 +40,8 @@ int main(int argc, char** argv) {
     else if (a == "--hosts-dir") req.set_hosts_dir(next());
     else if (a == "--no-unpack") req.set_unpack(false);
     else if (a == "--quiet") quiet = true;
+    else if (a == "--base-name") base_name = next();
+    else if (a == "--unpack") import_unpack = true;
     else if (a == "--platform") {  // os/arch[/variant]
       std::string v = next();
       auto* p = req.add_platforms();
@@ -50,10 +58,14 @@ int main(int argc, char** argv) {
     } else if (!a.empty() && a[0] == '-') {
       std::cerr << "unknown flag " << a << "\n";
       return 2;
+    } else if (args.empty() && ref.empty() && (a == "import" || a == "export")) {
+      mode = a;
     } else {
-      ref = a;
+      args.push_back(a);
     }
   }
+  if (mode == "pull" && !args.empty()) ref = args.back();
+  if (mode != "pull" && !args.empty()) ref = args[0];
   if (address.empty() || ref.empty()) {
     std::cerr << "usage: berth-pull-test --address SOCK [flags] REF\n";
     return 2;
@@ -63,7 +75,21 @@ int main(int argc, char** argv) {
   auto stub = pb::Transfer::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.AddMetadata("containerd-namespace", ns);
-  auto reader = stub->Pull(&ctx, req);
+  std::unique_ptr<grpc::ClientReader<pb::Progress>> reader;
+  if (mode == "import") {
+    pb::ImportRequest ir;
+    ir.set_path(ref);
+    ir.set_base_name(base_name);
+    ir.set_unpack(import_unpack);
+    reader = stub->Import(&ctx, ir);
+  } else if (mode == "export") {
+    pb::ExportRequest er;
+    er.set_path(ref);
+    for (size_t i = 1; i < args.size(); ++i) er.add_images(args[i]);
+    reader = stub->Export(&ctx, er);
+  } else {
+    reader = stub->Pull(&ctx, req);
+  }
   pb::Progress p;
   bool done = false;
   while (reader->Read(&p)) {

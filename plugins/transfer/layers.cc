@@ -68,6 +68,14 @@ absl::Status Download(PullJob& job, Layer& l) {
   std::map<std::string, std::string> labels = job.source_labels;
   labels[kUncompressedLabel] = l.diff_id;
   std::string ref = absl::StrCat("layer-", l.desc.digest);
+  if (job.client == nullptr) {  // an import: the archive had to bring it
+    if (!job.md->content->GetInfo(job.ns, digest).ok()) {
+      return absl::NotFoundError(absl::StrCat("layer ", l.desc.digest, " is not in the archive"));
+    }
+    if (l.stream) l.stream->Break();
+    job.progress->Set(l.desc, "layer", "exists");
+    return job.KeepExisting(digest, labels);
+  }
   absl::StatusOr<std::unique_ptr<content::NamespacedWriter>> w;
   // Another pull of the same layer holds the ingest: wait for it to finish or let go.
   for (absl::Time until = absl::Now() + absl::Minutes(10);;) {

@@ -49,7 +49,7 @@ struct PullJob {
   std::string snapshotter;  // resolved name
   bool unpack = true;
   int max_downloads = 3;
-  std::unique_ptr<RegistryClient> client;
+  std::unique_ptr<RegistryClient> client;  // null for an import: blobs must be in the store
   std::unique_ptr<snapshotter::LeasedSnapshots> snapshots;
   ProgressTracker* progress;
   std::atomic<bool> cancelled{false};
@@ -69,6 +69,10 @@ struct PullJob {
   // Config, layers (downloaded + unpacked) and the manifest with its gc labels.
   absl::Status HandleManifest(const Descriptor& d, const std::string& bytes, bool unpack_this);
 };
+
+// Creates image `name` -> `target`, or points an existing one at it (labels replaced).
+absl::Status PutImage(metadata::Metadata& md, const std::string& ns, const std::string& name,
+                      const Descriptor& target, const std::map<std::string, std::string>& labels);
 
 // Downloads and unpacks the layers of one manifest; returns the chain IDs.
 absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,

@@ -52,6 +52,9 @@ absl::StatusOr<std::string> PullJob::Document(const Descriptor& d, const std::st
       return bytes;
     }
   }
+  if (client == nullptr) {  // an import: everything must already be in the store
+    return absl::NotFoundError(absl::StrCat(kind, " ", d.digest, " is not in the archive"));
+  }
   progress->Set(d, kind, "downloading");
   if (kind == "config") return client->FetchSmallBlob(d, kMaxConfigSize);
   return client->FetchManifest(d);
@@ -108,6 +111,16 @@ absl::Status PullJob::HandleManifest(const Descriptor& d, const std::string& byt
   BERTH_RETURN_IF_ERROR(WriteBlob(d, "manifest", bytes, labels));
   progress->Set(d, "manifest", "done");
   return absl::OkStatus();
+}
+
+absl::Status PutImage(metadata::Metadata& md, const std::string& ns, const std::string& name,
+                      const Descriptor& target, const std::map<std::string, std::string>& labels) {
+  images::Image image{name, labels, {target.media_type, target.digest, target.size, {}}, {}, {}};
+  auto created = md.images->Create(ns, image);
+  if (absl::IsAlreadyExists(created.status())) {
+    created = md.images->Update(ns, image, {"target", "labels"});
+  }
+  return created.status();
 }
 
 }  // namespace internal
@@ -203,14 +216,8 @@ absl::StatusOr<PullResult> Puller::Pull(const std::string& ns, const PullOptions
       BERTH_RETURN_IF_ERROR(job.WriteBlob(root, "index", bytes, labels));
       progress.Set(root, "index", "done");
     }
-    images::Image image{ref.String(), opts.labels, {root.media_type, root.digest, root.size, {}},
-                        {}, {}};
-    auto created = md_->images->Create(ns, image);
-    if (absl::IsAlreadyExists(created.status())) {
-      created = md_->images->Update(ns, image, {"target", "labels"});
-    }
-    BERTH_RETURN_IF_ERROR(created.status());
-    return PullResult{image.name, root};
+    BERTH_RETURN_IF_ERROR(internal::PutImage(*md_, ns, ref.String(), root, opts.labels));
+    return PullResult{ref.String(), root};
   };
   absl::StatusOr<PullResult> result = run();
   if (!progress.status().ok()) result = Annotate(progress.status(), "pull cancelled");

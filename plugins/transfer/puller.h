@@ -72,6 +72,20 @@ struct PullResult {
   Descriptor target;
 };
 
+struct ImportOptions {
+  std::string path;       // OCI image layout tar (optionally gzip) or `docker save` archive
+  std::string base_name;  // names images the archive leaves unnamed: "<base_name>@<digest>"
+  bool unpack = false;
+  std::string snapshotter;
+  std::map<std::string, std::string> labels;
+};
+
+struct ExportOptions {
+  std::string path;  // created 0600 (written to a temp file, then renamed)
+  std::vector<std::string> images;
+  std::vector<Platform> platforms;  // empty: every platform whose blobs are present
+};
+
 class Puller {
  public:
   Puller(std::shared_ptr<metadata::Metadata> md, PullerConfig config)
@@ -83,6 +97,23 @@ class Puller {
   // attempt), FailedPrecondition (digest or size mismatch), Cancelled, and store errors.
   absl::StatusOr<PullResult> Pull(const std::string& ns, const PullOptions& options,
                                   const ProgressFn& progress);
+
+  // Imports every image of an archive: blobs verified against their names (OCI layout) and
+  // stored, a Docker schema 2 manifest made for each `docker save` image, gc labels set,
+  // images created or updated (unpacked for this platform when asked). Digests are preserved.
+  // InvalidArgument for an unreadable or malformed archive or one that names no image (and no
+  // base_name); FailedPrecondition for a blob whose bytes do not match its name; NotFound when
+  // a manifest points at a blob the archive lacks.
+  absl::StatusOr<std::vector<PullResult>> Import(const std::string& ns,
+                                                 const ImportOptions& options,
+                                                 const ProgressFn& progress);
+
+  // Writes an OCI image layout tar holding `images` (index.json names each with
+  // io.containerd.image.name and org.opencontainers.image.ref.name). NotFound for a missing
+  // image or for a blob of a selected platform that is not in the store; InvalidArgument for
+  // an empty list or path.
+  absl::Status Export(const std::string& ns, const ExportOptions& options,
+                      const ProgressFn& progress);
 
   const PullerConfig& config() const { return config_; }
 

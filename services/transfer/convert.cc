@@ -29,6 +29,24 @@ absl::StatusOr<::berth::transfer::PullOptions> FromProto(const pb::PullRequest& 
   return o;
 }
 
+absl::StatusOr<::berth::transfer::ImportOptions> FromProto(const pb::ImportRequest& req) {
+  if (req.path().empty()) return absl::InvalidArgumentError("import: path is required");
+  return ::berth::transfer::ImportOptions{req.path(), req.base_name(), req.unpack(),
+                                          req.snapshotter(),
+                                          {req.labels().begin(), req.labels().end()}};
+}
+
+absl::StatusOr<::berth::transfer::ExportOptions> FromProto(const pb::ExportRequest& req) {
+  if (req.path().empty() || req.images().empty()) {
+    return absl::InvalidArgumentError("export: path and images are required");
+  }
+  ::berth::transfer::ExportOptions o{req.path(), {req.images().begin(), req.images().end()}, {}};
+  for (const auto& p : req.platforms()) {
+    o.platforms.push_back(::berth::transfer::Normalize({p.os(), p.architecture(), p.variant(), ""}));
+  }
+  return o;
+}
+
 namespace {
 void SetNow(pb::Progress* out) {
   int64_t ns = absl::ToUnixNanos(absl::Now());
@@ -51,14 +69,16 @@ void ToProto(const std::vector<::berth::transfer::ProgressItem>& items, pb::Prog
   }
 }
 
-void ToProto(const ::berth::transfer::PullResult& result, pb::Progress* out) {
+void ToProto(const std::vector<::berth::transfer::PullResult>& results, pb::Progress* out) {
   SetNow(out);
   out->set_done(true);
-  auto* img = out->add_images();
-  img->set_name(result.name);
-  img->mutable_target()->set_media_type(result.target.media_type);
-  img->mutable_target()->set_digest(result.target.digest);
-  img->mutable_target()->set_size(result.target.size);
+  for (const auto& result : results) {
+    auto* img = out->add_images();
+    img->set_name(result.name);
+    img->mutable_target()->set_media_type(result.target.media_type);
+    img->mutable_target()->set_digest(result.target.digest);
+    img->mutable_target()->set_size(result.target.size);
+  }
 }
 
 }  // namespace berth::services::transfer_convert

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "core/status_macros.h"
 #include "berth/services/transfer/v1/transfer.grpc.pb.h"
 #include "plugins/transfer/puller.h"
 #include "services/common/grpc_service.h"
@@ -20,18 +21,48 @@ class TransferService : public pb::Transfer::Service {
 
   grpc::Status Pull(grpc::ServerContext* ctx, const pb::PullRequest* req,
                     grpc::ServerWriter<pb::Progress>* writer) override {
+    return Run(ctx, *req, writer,
+               [&](const std::string& ns, const auto& opts, const auto& fn)
+                   -> absl::StatusOr<std::vector<::berth::transfer::PullResult>> {
+                 BERTH_ASSIGN_OR_RETURN(auto r, puller_->Pull(ns, opts, fn));
+                 return std::vector<::berth::transfer::PullResult>{std::move(r)};
+               });
+  }
+
+  grpc::Status Import(grpc::ServerContext* ctx, const pb::ImportRequest* req,
+                      grpc::ServerWriter<pb::Progress>* writer) override {
+    return Run(ctx, *req, writer, [&](const std::string& ns, const auto& opts, const auto& fn) {
+      return puller_->Import(ns, opts, fn);
+    });
+  }
+
+  grpc::Status Export(grpc::ServerContext* ctx, const pb::ExportRequest* req,
+                      grpc::ServerWriter<pb::Progress>* writer) override {
+    return Run(ctx, *req, writer,
+               [&](const std::string& ns, const auto& opts, const auto& fn)
+                   -> absl::StatusOr<std::vector<::berth::transfer::PullResult>> {
+                 BERTH_RETURN_IF_ERROR(puller_->Export(ns, opts, fn));
+                 return std::vector<::berth::transfer::PullResult>{};
+               });
+  }
+
+ private:
+  // Namespace, conversion, the core call with progress streamed to the client, the final
+  // message. The core serialises progress calls; a failed write means the client went away.
+  template <typename Req, typename Call>
+  grpc::Status Run(grpc::ServerContext* ctx, const Req& req,
+                   grpc::ServerWriter<pb::Progress>* writer, const Call& call) {
     auto ns = NamespaceOf(*ctx);
     if (!ns.ok()) return ToGrpcStatus(ns.status());
-    auto opts = transfer_convert::FromProto(*req);
+    auto opts = transfer_convert::FromProto(req);
     if (!opts.ok()) return ToGrpcStatus(opts.status());
-    // The puller serialises progress calls; a failed write means the client went away.
     auto progress = [&](const std::vector<::berth::transfer::ProgressItem>& items) -> absl::Status {
       pb::Progress msg;
       transfer_convert::ToProto(items, &msg);
       if (ctx->IsCancelled() || !writer->Write(msg)) return absl::CancelledError("client gone");
       return absl::OkStatus();
     };
-    auto result = puller_->Pull(*ns, *opts, progress);
+    auto result = call(*ns, *opts, ::berth::transfer::ProgressFn(progress));
     if (!result.ok()) return ToGrpcStatus(result.status());
     pb::Progress last;
     transfer_convert::ToProto(*result, &last);
@@ -39,16 +70,6 @@ class TransferService : public pb::Transfer::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Import(grpc::ServerContext*, const pb::ImportRequest*,
-                      grpc::ServerWriter<pb::Progress>*) override {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "transfer: import is not implemented yet");
-  }
-  grpc::Status Export(grpc::ServerContext*, const pb::ExportRequest*,
-                      grpc::ServerWriter<pb::Progress>*) override {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "transfer: export is not implemented yet");
-  }
-
- private:
   std::shared_ptr<::berth::transfer::Puller> puller_;
 };
 

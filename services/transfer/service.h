@@ -1,6 +1,5 @@
 // berth.services.transfer.v1.Transfer (io.containerd.grpc.v1.transfer) over the puller:
-// Pull streams Progress until the image is created. Import / Export are not implemented yet
-// (Unimplemented).
+// Pull, Import and Export stream Progress; the last message has `done` and the images.
 #pragma once
 
 #include "plugins/registry/registry.h"

@@ -81,7 +81,8 @@ std::string RegistryHost::BaseUrl() const { return absl::StrCat(scheme, "://", h
 
 absl::StatusOr<std::vector<RegistryHost>> ParseHostsToml(absl::string_view text,
                                                          const std::string& host,
-                                                         const HostOptions& options) {
+                                                         const HostOptions& options,
+                                                         const std::string& base_dir) {
   toml::table doc;
   try {
     doc = toml::parse(std::string_view(text.data(), text.size()));
@@ -118,6 +119,11 @@ absl::StatusOr<std::vector<RegistryHost>> ParseHostsToml(absl::string_view text,
   // Root-level keys configure the server, like containerd (capabilities, skip_verify, ca).
   BERTH_RETURN_IF_ERROR(ReadHostFields(doc, "server", &server));
   out.push_back(server);
+  for (RegistryHost& h : out) {
+    for (std::string& ca : h.ca_files) {
+      if (!base_dir.empty() && !ca.empty() && ca[0] != '/') ca = absl::StrCat(base_dir, "/", ca);
+    }
+  }
   return out;
 }
 
@@ -131,7 +137,8 @@ absl::StatusOr<std::vector<RegistryHost>> ConfigureHosts(const std::string& host
       std::stringstream buf;
       buf << in.rdbuf();
       if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-      return ParseHostsToml(buf.str(), host, options);
+      return ParseHostsToml(buf.str(), host, options,
+                            absl::StrCat(options.hosts_dir, "/", dir));
     }
   }
   return std::vector<RegistryHost>{DefaultServer(host, options)};

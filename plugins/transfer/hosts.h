@@ -45,11 +45,13 @@ struct HostOptions {
   bool skip_verify = false;  // the default server without TLS verification
 };
 
-// Parses one hosts.toml document for registry `host`. InvalidArgument naming the key for
-// malformed files (unknown keys are ignored, as containerd does, so newer files still load).
+// Parses one hosts.toml document for registry `host`; relative `ca` paths are taken from
+// `base_dir` (the file's directory). InvalidArgument naming the key for malformed files
+// (unknown keys are ignored, as containerd does, so newer files still load).
 absl::StatusOr<std::vector<RegistryHost>> ParseHostsToml(absl::string_view toml,
                                                          const std::string& host,
-                                                         const HostOptions& options);
+                                                         const HostOptions& options,
+                                                         const std::string& base_dir = "");
 
 // The hosts to try for registry `host` (a reference's host, "docker.io" allowed), mirrors
 // first, then the server. Reads the hosts.toml when present (a missing one is not an error);

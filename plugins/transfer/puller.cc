@@ -196,6 +196,7 @@ absl::StatusOr<PullResult> Puller::Pull(const std::string& ns, const PullOptions
     Descriptor root{"", ref.digest, 0, std::nullopt, {}};
     progress.Set({"", ref.String(), 0, std::nullopt, {}}, "resolve", "resolving");
     BERTH_ASSIGN_OR_RETURN(root, job.client->Resolve());
+    progress.Set({"", ref.String(), 0, std::nullopt, {}}, "resolve", "done");
     std::string kind = IsIndexType(root.media_type) ? "index" : "manifest";
     BERTH_ASSIGN_OR_RETURN(std::string bytes, job.Document(root, kind));
     if (kind == "manifest") {

@@ -67,7 +67,7 @@ TEST(Hosts, ReadsHostDirectoryAndDefault) {
   std::filesystem::create_directories(dir / "127.0.0.1:5000");
   std::filesystem::create_directories(dir / "_default");
   std::ofstream(dir / "127.0.0.1:5000" / "hosts.toml") << "server = \"http://127.0.0.1:5000\"\n";
-  std::ofstream(dir / "_default" / "hosts.toml") << "[host.\"http://mirror:1\"]\n";
+  std::ofstream(dir / "_default" / "hosts.toml") << "[host.\"http://mirror:1\"]\nca = \"ca.pem\"\n";
   auto specific = ConfigureHosts("127.0.0.1:5000", {.hosts_dir = dir.string()});
   ASSERT_TRUE(specific.ok()) << specific.status();
   ASSERT_EQ(specific->size(), 1u);
@@ -76,6 +76,8 @@ TEST(Hosts, ReadsHostDirectoryAndDefault) {
   ASSERT_TRUE(fallback.ok());
   ASSERT_EQ(fallback->size(), 2u);
   EXPECT_EQ((*fallback)[0].BaseUrl(), "http://mirror:1/v2");
+  EXPECT_EQ((*fallback)[0].ca_files,
+            std::vector<std::string>{(dir / "_default" / "ca.pem").string()});  // relative to the file
   EXPECT_EQ((*fallback)[1].BaseUrl(), "https://other:1/v2");
   std::filesystem::remove_all(dir);
 }

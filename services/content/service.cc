@@ -1,8 +1,10 @@
 #include "services/content/service.h"
 
+#include "containerd/events/content.pb.h"
 #include "containerd/services/content/v1/content.grpc.pb.h"
 #include "plugins/content/namespaced_store.h"
 #include "plugins/content/plugin.h"
+#include "plugins/events/exchange.h"
 #include "plugins/gc/plugin.h"
 #include "plugins/metadata/plugin.h"
 #include "services/common/grpc_service.h"
@@ -39,8 +41,9 @@ void ToProto(const content::IngestStatus& in, pb::Status* out) {
 
 class ContentService : public pb::Content::Service {
  public:
-  ContentService(std::shared_ptr<content::NamespacedStore> store, std::shared_ptr<gc::Collector> gc)
-      : store_(std::move(store)), gc_(std::move(gc)) {}
+  ContentService(std::shared_ptr<content::NamespacedStore> store, std::shared_ptr<gc::Collector> gc,
+                 std::shared_ptr<events::Exchange> events)
+      : store_(std::move(store)), gc_(std::move(gc)), events_(std::move(events)) {}
 
   grpc::Status Info(grpc::ServerContext* ctx, const pb::InfoRequest* req,
                     pb::InfoResponse* resp) override {
@@ -94,7 +97,12 @@ class ContentService : public pb::Content::Service {
     auto d = Digest::Parse(req->digest());
     if (!d.ok()) return ToGrpcStatus(d.status());
     absl::Status s = store_->Delete(*ns, *d);
-    if (s.ok()) gc_->Schedule();
+    if (s.ok()) {
+      gc_->Schedule();
+      ::containerd::events::ContentDelete ev;
+      ev.set_digest(req->digest());
+      (void)events_->Publish(*ns, "/content/delete", ev);
+    }
     return ToGrpcStatus(s);
   }
 
@@ -162,18 +170,21 @@ class ContentService : public pb::Content::Service {
  private:
   std::shared_ptr<content::NamespacedStore> store_;
   std::shared_ptr<gc::Collector> gc_;
+  std::shared_ptr<events::Exchange> events_;
 };
 
 }  // namespace
 
 absl::Status RegisterContentService(plugin::Registry& registry) {
   return registry.Add(plugin::Make<GrpcService>(
-      {.type = plugin::kGrpc, .id = "content", .requires_types = {plugin::kMetadata, plugin::kGc}},
+      {.type = plugin::kGrpc, .id = "content",
+       .requires_types = {plugin::kMetadata, plugin::kGc, plugin::kEvent}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<GrpcService>> {
         BERTH_ASSIGN_OR_RETURN(auto md, ctx.Get<metadata::Metadata>(plugin::kMetadata));
         BERTH_ASSIGN_OR_RETURN(auto gc, ctx.Get<gc::Collector>(plugin::kGc));
-        return std::make_shared<GrpcServiceOf<ContentService>>(md->content, gc);
+        BERTH_ASSIGN_OR_RETURN(auto exchange, ctx.Get<events::Exchange>(plugin::kEvent));
+        return std::make_shared<GrpcServiceOf<ContentService>>(md->content, gc, exchange);
       }));
 }
 

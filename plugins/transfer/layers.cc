@@ -200,7 +200,10 @@ absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,
     l->diff_id = diff_ids[i];
     l->chain_id = chain[i];
     l->need_unpack = unpack && !sn->Stat(job.ns, chain[i]).ok();
-    if (l->need_unpack) l->stream = std::make_shared<LayerStream>(kStreamBuffer);
+    // A stream only for bytes that will arrive: a stored blob is read from the store.
+    auto digest = content::Digest::Parse(descs[i].digest);
+    bool stored = digest.ok() && job.md->content->GetInfo(job.ns, *digest).ok();
+    if (l->need_unpack && !stored) l->stream = std::make_shared<LayerStream>(kStreamBuffer);
     job.progress->Set(l->desc, "layer", "waiting");
     layers.push_back(std::move(l));
   }

@@ -15,7 +15,6 @@
 #include "absl/strings/str_split.h"
 #include "core/status.h"
 #include "core/status_macros.h"
-#include "absl/strings/match.h"
 #include "shim-v2/shim/log.h"
 #include "shim-v2/shim/reaper.h"
 #include "shim-v2/ttrpc/thread.h"
@@ -215,16 +214,29 @@ absl::Status ProcessIo::AfterStart() {
   if (!paths_.out.empty()) {
     absl::StatusOr<int> out = OpenWriter(paths_.out);
     if (!out.ok()) return out.status();
-    BERTH_RETURN_IF_ERROR(ttrpc::StartDetached(
-        [m, o = *out] {
-          Copy(m, o);  // ends with EIO once the process and its children closed the pty
+    // The copy thread owns a duplicate: it may still drain after this ProcessIo is gone.
+    int out_master = fcntl(m, F_DUPFD_CLOEXEC, 0);
+    if (out_master < 0) {
+      close(*out);
+      return ErrnoStatus("dup pty master");
+    }
+    absl::Status started = ttrpc::StartDetached(
+        [out_master, o = *out] {
+          Copy(out_master, o);  // ends with EIO once the process and its children closed the pty
+          close(out_master);
           close(o);
         },
-        64 * 1024));
+        64 * 1024);
+    if (!started.ok()) {
+      close(out_master);
+      close(*out);
+      return started;
+    }
   }
   if (!paths_.in.empty()) {
-    int dup_master = fcntl(m, F_DUPFD_CLOEXEC, 0);
-    BERTH_RETURN_IF_ERROR(StartStdinCopy(paths_.in, dup_master));
+    int in_master = fcntl(m, F_DUPFD_CLOEXEC, 0);
+    if (in_master < 0) return ErrnoStatus("dup pty master");
+    BERTH_RETURN_IF_ERROR(StartStdinCopy(paths_.in, in_master));
   }
   return absl::OkStatus();
 }
@@ -260,7 +272,8 @@ ProcessIo::~ProcessIo() {
     rmdir(console_dir_.c_str());
   }
   absl::MutexLock lock(&mu_);
-  // The output copy thread holds its own reference to the master (it may still be draining).
+  // The copy threads hold their own duplicates of the master (they may still be draining).
+  if (master_ >= 0) close(master_);
 }
 
 }  // namespace berth::shim

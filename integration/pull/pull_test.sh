@@ -270,6 +270,7 @@ check "registry stop: partial ingests are kept for resumption" \
     sh -c "ctr -a '$H_SOCK' -n stop content active | grep -q layer-"
 check "registry stop: no snapshot of an unverified layer" \
     sh -c "test \$(ctr -a '$H_SOCK' -n stop snapshots ls | awk 'NR>1 && \$NF==\"Committed\"' | wc -l) -le 1"
+stop_registry 0  # (a no-op when it was stopped above; never two on one port)
 start_registry 0 "$P0" || exit 1
 t0=$(date +%s.%N)
 check "registry restart: the pull completes" sh -c "timeout 300 berth-pull-test --address '$H_SOCK' --namespace stop --plain-http '$BIG' >'$H_WORK/resume.out' 2>&1"
@@ -293,6 +294,7 @@ push_big big2 || exit 1  # new blobs: content already on disk is shared across n
 kill_daemon() { kill -9 "$H_PID"; wait "$H_PID" 2>/dev/null; H_PID=""; }
 mid_pull crash kill_daemon
 check "crash: berthd was killed mid-pull" test "$ACTED" = 1
+[ -n "$H_PID" ] && h_stop_daemon  # (only when the pull ended first: keep one daemon, one pid)
 if h_start_daemon -c "$H_WORK/berthd.toml" >/dev/null; then ok "crash: berthd restarts after kill -9 mid-pull"
 else fail "crash: berthd restarts after kill -9 mid-pull"; fi
 check "crash: no half-applied snapshot was committed" \

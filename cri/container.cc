@@ -1,0 +1,222 @@
+// Container lifecycle: create (image, snapshot, spec, containerd record), start (task through
+// the runtime manager, logs pumped in the CRI format), stop, remove.
+#include <signal.h>
+
+#include "core/status_macros.h"
+#include "absl/strings/str_cat.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "cri/spec.h"
+#include "cri/runtime.h"
+#include "services/common/mount_convert.h"
+
+namespace berth::cri {
+namespace {
+
+constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
+
+int SignalNumber(const std::string& name) {
+  static const std::map<std::string, int> kSignals = {
+      {"SIGTERM", SIGTERM}, {"SIGKILL", SIGKILL}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT},
+      {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}};
+  std::string n = name.rfind("SIG", 0) == 0 ? name : "SIG" + name;
+  auto it = kSignals.find(n);
+  return it == kSignals.end() ? SIGTERM : it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandbox_id,
+                                                        const v1::ContainerConfig& config) {
+  if (config.metadata().name().empty()) return absl::InvalidArgumentError("container metadata name is empty");
+  BERTH_ASSIGN_OR_RETURN(SandboxRecord sb, store_.GetSandbox(sandbox_id));
+  if (sb.state != v1::SANDBOX_READY) {
+    return absl::FailedPreconditionError(absl::StrCat("sandbox ", sb.id, " is not ready"));
+  }
+  BERTH_ASSIGN_OR_RETURN(ImageInfo image, images_.Resolve(config.image().image()));
+  absl::MutexLock lock(&mu_);
+  ContainerRecord r;
+  r.id = NewId();
+  r.sandbox_id = sb.id;
+  r.config = config;
+  r.image_id = image.id;
+  r.image_ref = image.repo_tags.empty() ? (image.repo_digests.empty() ? image.id : image.repo_digests[0])
+                                        : image.repo_tags[0];
+  r.created_at = NowNanos();
+  std::string name = ContainerName(config, sb.config);
+  BERTH_RETURN_IF_ERROR(store_.Reserve(name, r.id));
+  std::string dir = absl::StrCat(deps_.state, "/containers/", r.id);
+  auto* sn_it = &deps_.md->snapshotters;
+  std::string snapshotter = deps_.config.snapshotter;
+  bool snapshot_made = false;
+  auto fail = [&](absl::Status st) {
+    if (snapshot_made) (*sn_it)[snapshotter]->Remove(ns_, r.id).IgnoreError();
+    fs::RemoveAll(dir).IgnoreError();
+    store_.Release(name);
+    return absl::Status(st.code(), absl::StrCat("create container ", name, ": ", st.message()));
+  };
+  if (!sn_it->count(snapshotter)) return fail(absl::NotFoundError(absl::StrCat("snapshotter ", snapshotter, " is not ready")));
+  auto runtime = deps_.config.RuntimeFor(sb.runtime_handler);
+  if (!runtime.ok()) return fail(runtime.status());
+  r.runtime = *runtime;
+  const auto& img_cfg = image.config.contains("config") ? image.config["config"] : nlohmann::json::object();
+  r.stop_signal = config.stop_signal() != 0 ? static_cast<int>(config.stop_signal())
+                                            : SignalNumber(img_cfg.value("StopSignal", "SIGTERM"));
+  SpecInputs in{r.id, &r.config, &sb.config, image.config, sb.ns, sb.id, sb.dir,
+                deps_.config.restrict_oom_score_adj, daemon_oom_score_adj_};
+  auto spec = BuildSpec(in);
+  if (!spec.ok()) return fail(spec.status());
+  if (absl::Status st = fs::MkdirAll(dir, 0700); !st.ok()) return fail(st);
+  r.snapshot_key = r.id;
+  auto mounts = (*sn_it)[snapshotter]->Prepare(ns_, r.snapshot_key, image.chain_id, {});
+  if (!mounts.ok()) return fail(mounts.status());
+  snapshot_made = true;
+  // The containerd record makes the container a GC root holding its snapshot, and shows it in
+  // `ctr -n k8s.io containers ls`.
+  containers::Container c;
+  c.id = r.id;
+  c.image = image.names.empty() ? image.id : image.names[0];
+  c.runtime_name = r.runtime;
+  c.spec.set_type_url(kSpecTypeUrl);
+  c.spec.set_value(spec->dump());
+  c.snapshotter = snapshotter;
+  c.snapshot_key = r.snapshot_key;
+  c.labels = {{"io.cri-containerd.kind", "container"}};
+  for (const auto& [k, v] : config.labels()) c.labels[k] = v;
+  if (auto st = deps_.containers->Create(ns_, c); !st.ok()) return fail(st.status());
+  if (!sb.config.log_directory().empty() && !config.log_path().empty()) {
+    r.log_path = absl::StrCat(sb.config.log_directory(), "/", config.log_path());
+  }
+  r.stdout_fifo = dir + "/stdout";
+  r.stderr_fifo = dir + "/stderr";
+  if (absl::Status st = store_.Put(r); !st.ok()) {
+    deps_.containers->Delete(ns_, r.id).IgnoreError();
+    return fail(st);
+  }
+  return r.id;
+}
+
+absl::Status CriRuntime::StartLogger(const ContainerRecord& r) {
+  BERTH_RETURN_IF_ERROR(MakeFifo(r.stdout_fifo));
+  BERTH_RETURN_IF_ERROR(MakeFifo(r.stderr_fifo));
+  BERTH_ASSIGN_OR_RETURN(auto logger, ContainerLogger::Start(r.stdout_fifo, r.stderr_fifo, r.log_path,
+                                                             deps_.config.max_container_log_line_size));
+  absl::MutexLock lock(&mu_);
+  loggers_[r.id] = std::move(logger);
+  return absl::OkStatus();
+}
+
+absl::Status CriRuntime::StartContainer(const std::string& id) {
+  BERTH_ASSIGN_OR_RETURN(ContainerRecord r, store_.GetContainer(id));
+  if (r.state != v1::CONTAINER_CREATED) {
+    return absl::FailedPreconditionError(absl::StrCat("container ", r.id, " is in state ",
+                                                      v1::ContainerState_Name(r.state), ", not CREATED"));
+  }
+  BERTH_ASSIGN_OR_RETURN(SandboxRecord sb, store_.GetSandbox(r.sandbox_id));
+  if (sb.state != v1::SANDBOX_READY) return absl::FailedPreconditionError(absl::StrCat("sandbox ", sb.id, " is not ready"));
+  BERTH_ASSIGN_OR_RETURN(containers::Container c, deps_.containers->Get(ns_, r.id));
+  auto sn = deps_.md->snapshotters.find(c.snapshotter);
+  if (sn == deps_.md->snapshotters.end()) return absl::NotFoundError(absl::StrCat("snapshotter ", c.snapshotter, " is not ready"));
+  BERTH_ASSIGN_OR_RETURN(auto mounts, sn->second->Mounts(ns_, c.snapshot_key));
+  BERTH_RETURN_IF_ERROR(StartLogger(r));
+  runtime::CreateOpts opts;
+  opts.spec = c.spec.value();
+  opts.runtime = r.runtime;
+  google::protobuf::RepeatedPtrField<::containerd::types::Mount> pm;
+  services::MountsToProto(mounts, &pm);
+  opts.rootfs.assign(pm.begin(), pm.end());
+  opts.stdout_path = r.stdout_fifo;
+  opts.stderr_path = r.stderr_fifo;
+  auto started = [&]() -> absl::Status {
+    BERTH_ASSIGN_OR_RETURN(auto shim, deps_.tasks->Create(ns_, r.id, opts));
+    ::containerd::task::v2::StartRequest req;
+    req.set_id(r.id);
+    ::containerd::task::v2::StartResponse resp;
+    return shim->Call("Start", req, &resp, absl::Minutes(2));
+  }();
+  if (!started.ok()) {
+    // CRI: a container that failed to start is EXITED with reason StartError (containerd).
+    deps_.tasks->Delete(ns_, r.id).IgnoreError();
+    r.state = v1::CONTAINER_EXITED;
+    r.finished_at = NowNanos();
+    r.exit_code = 128;
+    r.reason = "StartError";
+    r.message = std::string(started.message());
+    store_.Put(r).IgnoreError();
+    absl::MutexLock lock(&mu_);
+    loggers_.erase(r.id);
+    return absl::Status(started.code(), absl::StrCat("start container ", r.id, ": ", started.message()));
+  }
+  r.state = v1::CONTAINER_RUNNING;
+  r.started_at = NowNanos();
+  return store_.Put(r);
+}
+
+absl::Status CriRuntime::StopContainer(const std::string& id, int64_t timeout_seconds) {
+  auto rec = Refresh(id);
+  if (absl::IsNotFound(rec.status())) return absl::OkStatus();
+  BERTH_RETURN_IF_ERROR(rec.status());
+  if (rec->state != v1::CONTAINER_RUNNING) return absl::OkStatus();
+  BERTH_ASSIGN_OR_RETURN(auto shim, deps_.tasks->Get(ns_, rec->id));
+  auto kill = [&](int sig) {
+    ::containerd::task::v2::KillRequest req;
+    req.set_id(rec->id);
+    req.set_signal(sig);
+    req.set_all(sig == SIGKILL);
+    return shim->Call("Kill", req, nullptr, absl::Seconds(10));
+  };
+  auto wait_stopped = [&](absl::Duration d) {
+    absl::Time deadline = absl::Now() + d;
+    do {
+      ::containerd::task::v2::StateRequest sreq;
+      sreq.set_id(rec->id);
+      ::containerd::task::v2::StateResponse state;
+      if (!shim->Call("State", sreq, &state, absl::Seconds(5)).ok()) return true;
+      if (state.status() == ::containerd::v1::types::STOPPED) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < deadline);
+    return false;
+  };
+  bool stopped = false;
+  if (timeout_seconds > 0) {
+    kill(rec->stop_signal).IgnoreError();
+    stopped = wait_stopped(absl::Seconds(timeout_seconds));
+  }
+  if (!stopped) {
+    BERTH_RETURN_IF_ERROR(kill(SIGKILL));
+    if (!wait_stopped(absl::Seconds(30))) {
+      return absl::DeadlineExceededError(absl::StrCat("container ", rec->id, " did not exit after SIGKILL"));
+    }
+  }
+  return Refresh(rec->id).status();
+}
+
+absl::Status CriRuntime::RemoveContainer(const std::string& id) {
+  auto rec = store_.GetContainer(id);
+  if (absl::IsNotFound(rec.status())) return absl::OkStatus();
+  BERTH_RETURN_IF_ERROR(rec.status());
+  // CRI: a running container is removed forcibly.
+  BERTH_RETURN_IF_ERROR(StopContainer(rec->id, 0));
+  auto task = deps_.tasks->Delete(ns_, rec->id);
+  if (!task.ok() && !absl::IsNotFound(task.status())) return task.status();
+  {
+    absl::MutexLock lock(&mu_);
+    loggers_.erase(rec->id);
+  }
+  auto c = deps_.containers->Get(ns_, rec->id);
+  if (c.ok()) {
+    auto sn = deps_.md->snapshotters.find(c->snapshotter);
+    if (sn != deps_.md->snapshotters.end()) {
+      absl::Status st = sn->second->Remove(ns_, c->snapshot_key);
+      if (!st.ok() && !absl::IsNotFound(st)) return st;
+    }
+    BERTH_RETURN_IF_ERROR(deps_.containers->Delete(ns_, rec->id));
+  }
+  fs::RemoveAll(absl::StrCat(deps_.state, "/containers/", rec->id)).IgnoreError();
+  if (auto sb = store_.GetSandbox(rec->sandbox_id); sb.ok()) {
+    store_.Release(ContainerName(rec->config, sb->config));
+  }
+  return store_.DeleteContainer(rec->id);
+}
+
+}  // namespace berth::cri

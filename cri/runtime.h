@@ -1,0 +1,100 @@
+// The CRI runtime core: pod sandboxes (pinned namespaces + CNI, no pause process), containers
+// (records in plugins/containers, tasks through the runtime v2 manager, logs in the CRI format)
+// and the image core. The gRPC adapters in cri/server/ call one method per RPC.
+//
+// Everything lives in CRI's own namespace "k8s.io". Errors use the codes kubelet expects:
+// NotFound for unknown ids (Remove*/Stop* of unknown ids succeed, CRI requires idempotence),
+// AlreadyExists for a reserved name, FailedPrecondition for a call in the wrong state,
+// InvalidArgument for bad configs, DeadlineExceeded for an ExecSync timeout.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "cri/config.h"
+#include "cri/images.h"
+#include "cri/io.h"
+#include "cri/store.h"
+#include "plugins/containers/containers.h"
+#include "plugins/metadata/plugin.h"
+#include "proto/cri_api.h"
+#include "shim-v2/manager/manager.h"
+
+namespace berth::cri {
+
+namespace v1 = ::runtime::v1;
+
+struct CriDeps {
+  CriConfig config;
+  std::string root, state;  // the plugin's directories
+  std::shared_ptr<metadata::Metadata> md;
+  std::shared_ptr<containers::ContainerStore> containers;
+  std::shared_ptr<runtime::TaskManager> tasks;
+};
+
+class CriRuntime {
+ public:
+  explicit CriRuntime(CriDeps deps);
+  ~CriRuntime();
+
+  // Loads the records and restarts the log pumps of running containers.
+  absl::Status Init();
+
+  ImageCore& images() { return images_; }
+  const CriConfig& config() const { return deps_.config; }
+  // OK, or why the network is not ready (no CNI config).
+  absl::Status NetworkStatus() const;
+  void SetPodCidr(const std::string& cidr);
+
+  // --- sandboxes (cri/sandbox.cc)
+  absl::StatusOr<std::string> RunPodSandbox(const v1::PodSandboxConfig& config,
+                                            const std::string& runtime_handler);
+  absl::Status StopPodSandbox(const std::string& id);
+  absl::Status RemovePodSandbox(const std::string& id);
+  absl::Status PodSandboxStatus(const std::string& id, bool verbose,
+                                v1::PodSandboxStatusResponse* out);
+  absl::Status ListPodSandbox(const v1::PodSandboxFilter* filter, v1::ListPodSandboxResponse* out);
+
+  // --- containers (cri/container.cc, cri/container_ops.cc)
+  absl::StatusOr<std::string> CreateContainer(const std::string& sandbox_id,
+                                              const v1::ContainerConfig& config);
+  absl::Status StartContainer(const std::string& id);
+  absl::Status StopContainer(const std::string& id, int64_t timeout_seconds);
+  absl::Status RemoveContainer(const std::string& id);
+  absl::Status ContainerStatus(const std::string& id, bool verbose,
+                               v1::ContainerStatusResponse* out);
+  absl::Status ListContainers(const v1::ContainerFilter* filter, v1::ListContainersResponse* out);
+  absl::Status ExecSync(const v1::ExecSyncRequest& req, v1::ExecSyncResponse* out);
+  absl::Status UpdateContainerResources(const std::string& id,
+                                        const v1::LinuxContainerResources& resources);
+  absl::Status ReopenContainerLog(const std::string& id);
+  absl::Status ContainerStats(const std::string& id, v1::ContainerStats* out);
+
+ private:
+  // Brings a RUNNING record up to date with its task (exited -> EXITED with the exit code,
+  // task deleted); returns the fresh record.
+  absl::StatusOr<ContainerRecord> Refresh(const std::string& id);
+  absl::Status FinishExit(ContainerRecord* r, bool killed_by_stop);
+  absl::Status StartLogger(const ContainerRecord& r);
+  absl::Status WriteSandboxFiles(const SandboxRecord& r);
+  absl::Status TeardownNetwork(SandboxRecord* r);
+
+  CriDeps deps_;
+  CriStore store_;
+  ImageCore images_;
+  std::string ns_ = kCriNamespace;
+  int daemon_oom_score_adj_ = 0;
+  absl::Mutex mu_;  // serialises lifecycle changes (create/start/stop/remove) per daemon
+  std::map<std::string, std::unique_ptr<ContainerLogger>> loggers_ ABSL_GUARDED_BY(mu_);
+  std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
+};
+
+// 64 random hex characters (containerd's id format).
+std::string NewId();
+int64_t NowNanos();
+
+}  // namespace berth::cri

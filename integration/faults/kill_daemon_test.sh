@@ -30,6 +30,7 @@ SEQ=0 TARGET="" INGEST_REF="" INGEST_DGST="" INGEST_FILE=""
 
 f_start_daemon || exit 1
 
+not() { ! "$@"; }
 image_listed() { fctr images ls -q 2>/dev/null | grep -qxF "$IMAGE"; }
 ensure_image() { image_listed || fctr images import "$F_WORK/busybox.tar" >/dev/null; }
 new_id() { SEQ=$((SEQ + 1)); NEW_ID=kd-$SEQ; }  # not in $(): SEQ must persist
@@ -119,7 +120,7 @@ after() {
             fi
             rm -f "$INGEST_FILE" ;;
         images_rm)
-            [ "$done" = 1 ] && check "$t: the removed image stays removed" sh -c "! $(declare -f image_listed fctr); F_SOCK='$F_SOCK' F_NS='$F_NS' IMAGE='$IMAGE' image_listed" ;;
+            [ "$done" = 1 ] && check "$t: the removed image stays removed" not image_listed ;;
     esac
 }
 
@@ -150,13 +151,13 @@ invariants() {
     done
     ctrs=$(fctr containers ls -q 2>/dev/null | sort)
     active=$(fctr snapshots ls 2>/dev/null | awk 'NR > 1 && $NF == "Active" { print $1 }' | sort)
-    bad=$(comm -23 <(echo "$active") <(echo "$ctrs") | tr '\n' ' ')
+    bad=$(comm -23 <(echo "$active") <(echo "$ctrs") | tr '\n' ' ' | sed 's/ *$//')
     check "$t: every active snapshot belongs to a container${bad:+ (orphans: $bad)}" test -z "${bad// /}"
     tasks=$(fctr task ls -q 2>/dev/null | sort)
     shims=$(for p in $(shim_pids); do tr '\0' '\n' <"/proc/$p/cmdline" | grep -A1 -x -- -id | tail -n 1; done | sort)
-    bad=$(comm -23 <(echo "$shims") <(echo "$tasks") | tr '\n' ' ')
+    bad=$(comm -23 <(echo "$shims") <(echo "$tasks") | tr '\n' ' ' | sed 's/ *$//')
     check "$t: every shim belongs to a task${bad:+ (orphans: $bad)}" test -z "${bad// /}"
-    bad=$(f_mounts | awk -F/ '{ print $(NF-1) }' | sort | comm -23 - <(echo "$tasks") | tr '\n' ' ')
+    bad=$(f_mounts | awk -F/ '{ print $(NF-1) }' | sort | comm -23 - <(echo "$tasks") | tr '\n' ' ' | sed 's/ *$//')
     check "$t: every mount belongs to a task${bad:+ (orphans: $bad)}" test -z "${bad// /}"
 }
 

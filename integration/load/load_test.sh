@@ -7,11 +7,11 @@
 # finishes (no timeout = no deadlock) and succeeds, every run succeeds, the daemon keeps serving
 # and a new subscriber still gets events, the daemon's RSS after the load is within
 # LOAD_RSS_SLACK_MIB of before, the log shows no crash, nothing is left behind.
-# Usage: load_test.sh BIN_DIR  (env: LOAD_CLIENTS=200 LOAD_SECONDS=30 LOAD_RUNS=20
+# Usage: load_test.sh BIN_DIR  (env: LOAD_CLIENTS=200 LOAD_SECONDS=20 LOAD_RUNS=20
 #        LOAD_EVENTS=500 LOAD_RSS_SLACK_MIB=30 LOAD_CALL_TIMEOUT=120)
 . "$(dirname "$0")/../faults/lib.sh"
 f_init load "$1"
-CLIENTS=${LOAD_CLIENTS:-200} DURATION=${LOAD_SECONDS:-30} RUNS=${LOAD_RUNS:-20}
+CLIENTS=${LOAD_CLIENTS:-200} DURATION=${LOAD_SECONDS:-20} RUNS=${LOAD_RUNS:-20}
 EVENTS=${LOAD_EVENTS:-500} SLACK=${LOAD_RSS_SLACK_MIB:-30} CT=${LOAD_CALL_TIMEOUT:-120}
 echo "clients $CLIENTS for $DURATION s, $RUNS parallel runs, $EVENTS events, namespace $F_NS"
 
@@ -47,7 +47,7 @@ worker() {
             1) c "$i" images ls ;;
             2) c "$i" content ls ;;
             3) c "$i" containers ls ;;
-            4) c "$i" namespaces ls ;;
+            4) c "$i" namespaces ls -q ;;  # without -q ctr 1.6 Gets each listed namespace: a race with rm
             5) c "$i" namespaces create "w$i-$n" && c "$i" namespaces label "w$i-$n" k=v &&
                    c "$i" namespaces rm "w$i-$n" ;;
             6) c "$i" leases create --id "l$i-$n" && c "$i" leases rm "l$i-$n" ;;

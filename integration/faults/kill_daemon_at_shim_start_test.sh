@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # A fixed point of the kill -9 campaign, for both runtimes: berthd dies right after it started a
-# container's shim, before the shim's Create returned (the test polls for the shim process and
-# kills the daemon as soon as it appears). After the restart, the shim must either serve a task
+# container's shim, before the shim's Create returned (the test polls the bundle and
+# kills the daemon as soon as the shim's address file is in the bundle). After the restart, the shim must either serve a task
 # that `ctr task ls` shows (and that can be deleted), or be gone: never a shim with no task.
-# Usage: kill_daemon_at_shim_start_test.sh BIN_DIR   (env: ROUNDS=3)
+# Usage: kill_daemon_at_shim_start_test.sh BIN_DIR   (env: ROUNDS=4)
 . "$(dirname "$0")/lib.sh"
 f_init kill-at-shim-start "$1"
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-4}
 "$(dirname "$0")/../make-busybox-image.sh" "$F_WORK/busybox.tar" >/dev/null || exit 1
 IMAGE=berth.local/busybox:latest
 f_start_daemon || exit 1
@@ -17,16 +17,16 @@ for rt in io.containerd.berth.v2 io.containerd.runc.v2; do
         id=ss-${rt//./-}-$r t="$rt #$r"
         fctr run -d --runtime "$rt" "$IMAGE" "$id" sleep 100000 >/dev/null 2>&1 &
         cpid=$!
-        spid=""
-        for _ in $(seq 1000); do
-            spid=$(shim_pid "$id")
-            [ -n "$spid" ] && break
-            kill -0 "$cpid" 2>/dev/null || break
+        # the bundle's "address" file appears once the shim started (no fork in this loop: fast)
+        addr=$F_STATE/io.containerd.runtime.v2.task/$F_NS/$id/address
+        for _ in $(seq 200000); do
+            [ -e "$addr" ] && break
+            [ -e "/proc/$cpid" ] || break
         done
         state_at_kill=$(kill -0 "$cpid" 2>/dev/null && echo "ctr still waiting" || echo "ctr had returned")
         f_kill9_daemon
         wait "$cpid" 2>/dev/null
-        echo "--- $t: killed berthd as shim ${spid:-?} appeared ($state_at_kill)"
+        echo "--- $t: killed berthd as the shim announced its address ($state_at_kill)"
         [ "$state_at_kill" = "ctr still waiting" ] && HIT=$((HIT + 1))
         f_start_daemon || exit 1
         s=""

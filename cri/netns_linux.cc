@@ -77,7 +77,12 @@ absl::StatusOr<PodNamespaces> CreatePodNamespaces(const std::string& dir,
   // Host-network pods keep the host's hostname (kubelet sets none for them).
   std::string name = host_network ? "" : hostname;
   pid_t pid = ::fork();
-  if (pid == 0) ChildMain(flags, name.c_str(), name.size(), report[1], hold[0]);
+  if (pid == 0) {
+    // The child must not hold the write end of `hold` itself, or its read never sees EOF.
+    ::close(hold[1]);
+    ::close(report[0]);
+    ChildMain(flags, name.c_str(), name.size(), report[1], hold[0]);
+  }
   ::close(report[1]);
   ::close(hold[0]);
   absl::Status status;

@@ -195,8 +195,7 @@ absl::StatusOr<json> BuildSpec(const SpecInputs& in) {
   bool privileged = c.linux().security_context().privileged();
   json spec = {
       {"ociVersion", "1.0.2"},
-      {"process", {{"terminal", c.tty()}, {"args", args}, {"env", env}, {"cwd", cwd},
-                   {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1048576}, {"soft", 1048576}}}}}},
+      {"process", {{"terminal", c.tty()}, {"args", args}, {"env", env}, {"cwd", cwd}}},
       {"root", {{"path", "rootfs"}, {"readonly", false}}},
       {"mounts", BaseMounts(privileged)},
       {"annotations", {{"io.kubernetes.cri.container-type", "container"},

@@ -114,7 +114,9 @@ after() {
                     sh -c "timeout 120 ctr -a '$F_SOCK' -n '$F_NS' content ingest --expected-digest $INGEST_DGST \
                            --expected-size $((BLOB_MB << 20)) $INGEST_REF <'$INGEST_FILE'"
             fi
-            check "$t: no ingest left" test -z "$(fctr content active 2>/dev/null | awk 'NR > 1')"
+            local left
+            left=$(fctr content active 2>/dev/null | awk 'NR > 1')
+            check "$t: no ingest left${left:+ (active: $left; dirs: $(ls "$F_ROOT"/io.containerd.content.v1.content/ingest 2>/dev/null | tr '\n' ' '))}" test -z "$left" 
             if fctr content ls -q 2>/dev/null | grep -qx "$INGEST_DGST"; then
                 check "$t: content rm of the ingested blob" fctr content rm "$INGEST_DGST"
             fi

@@ -8,6 +8,8 @@
 // Every change is one WriteBatch written with sync=true.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -75,6 +77,7 @@ class MetaStore {
  private:
   explicit MetaStore(rocksdb::DB* db) : db_(db) {}
   rocksdb::DB* db_;
+  std::atomic<bool> write_failed_{false};  // see ~MetaStore
 };
 
 }  // namespace berth::snapshotter

@@ -18,6 +18,7 @@
 #include "services/introspection/service.h"
 #include "services/namespaces/service.h"
 #include "services/version/service.h"
+#include "cri/plugin.h"
 #include "plugins/transfer/plugin.h"
 #include "services/transfer/service.h"
 
@@ -47,6 +48,7 @@ absl::Status RegisterBuiltins(plugin::Registry& registry) {
            &services::RegisterTasksService,
            &transfer::RegisterTransferPlugin,
            &services::RegisterTransferService,
+           &cri::RegisterCriPlugin,
        }) {
     BERTH_RETURN_IF_ERROR(reg(registry));
   }

@@ -1,4 +1,4 @@
-// The CRI lifecycle against a real berthd-cri-test as root: a local busybox image imported with
+// The CRI lifecycle against a real berthd as root: a local busybox image imported with
 // ctr into k8s.io, a private CNI bridge network (bridge + host-local + portmap + loopback from
 // /usr/lib/cni, no masquerade, its own subnet) when the plugins are installed.
 #include <sys/stat.h>

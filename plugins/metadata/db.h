@@ -11,6 +11,7 @@
 // state. Readers (View) see a consistent snapshot and never block writers.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,7 @@ class Db {
   absl::Status Migrate();
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::atomic<bool> write_failed_{false};  // see ~Db
   std::mutex write_mu_;
   std::shared_mutex mutation_mu_;
   std::mutex hooks_mu_;

@@ -285,9 +285,24 @@ void TaskManager::LoadOne(const Bundle& bundle) {
     v2::ConnectResponse resp;
     absl::Status st = (*shim)->Call("Connect", req, &resp, kLoadTimeout);
     if (st.ok()) {
-      Track(*shim);
-      log::Get("runtime")->info("re-attached task {}/{} (shim pid {})", bundle.ns, bundle.id,
-                                resp.shim_pid());
+      // A daemon killed between starting a shim and its Create (or during a Delete) leaves a
+      // shim that answers but holds no container: re-attaching it would pin the id forever.
+      v2::StateRequest sreq;
+      sreq.set_id(bundle.id);
+      absl::Status state = (*shim)->Call("State", sreq, nullptr, kLoadTimeout);
+      if (!absl::IsNotFound(state)) {
+        Track(*shim);
+        log::Get("runtime")->info("re-attached task {}/{} (shim pid {})", bundle.ns, bundle.id,
+                                  resp.shim_pid());
+        return;
+      }
+      log::Get("runtime")->warn("shim of {}/{} holds no container: shutting it down", bundle.ns,
+                                bundle.id);
+      v2::ShutdownRequest down;
+      down.set_id(bundle.id);
+      (void)(*shim)->Call("Shutdown", down, nullptr, kShutdownTimeout);
+      (*shim)->Close();
+      CleanupDead(bundle, binary.ok() ? *binary : "", /*publish=*/false);
       return;
     }
     (*shim)->Close();

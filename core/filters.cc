@@ -116,6 +116,13 @@ class Parser {
     if (op == Op::kMatch) {
       // RE2 is Go's regexp syntax (containerd's) and matches in linear time with bounded
       // memory: a client's pattern can neither backtrack forever nor overflow the stack.
+      // Matching costs up to pattern x value when the DFA's memory budget runs out: bound
+      // the pattern (values are bounded by the label and identifier rules).
+      constexpr size_t kMaxPattern = 4096;
+      if (value.size() > kMaxPattern) {
+        return absl::InvalidArgumentError(absl::StrCat("filter: regular expression longer than ",
+                                                       kMaxPattern, " bytes"));
+      }
       RE2::Options options;
       options.set_log_errors(false);
       options.set_max_mem(1 << 20);

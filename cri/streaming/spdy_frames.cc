@@ -1,19 +1,9 @@
 #include "cri/streaming/spdy_frames.h"
 
+#include "cri/streaming/byte_order.h"
+
 namespace berth::cri::streaming::spdy {
 namespace {
-
-uint32_t Be32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
-}
-
-void Put32(std::string& out, uint32_t v) {
-  out.push_back(static_cast<char>(v >> 24));
-  out.push_back(static_cast<char>(v >> 16));
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
 
 // flags (8 bits) + length (24 bits).
 void PutFlagsLength(std::string& out, uint8_t flags, size_t length) {

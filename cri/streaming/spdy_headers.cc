@@ -1,5 +1,7 @@
 #include "cri/streaming/spdy_headers.h"
 
+#include "cri/streaming/byte_order.h"
+
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -38,18 +40,6 @@ constexpr char kDictionary[] =
     "-8charset=iso-8859-1,utf-,*,enq=0."
     ;
 constexpr size_t kDictionarySize = sizeof(kDictionary) - 1;  // drop the literal's NUL
-
-uint32_t Be32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
-}
-
-void Put32(std::string& out, uint32_t v) {
-  out.push_back(static_cast<char>(v >> 24));
-  out.push_back(static_cast<char>(v >> 16));
-  out.push_back(static_cast<char>(v >> 8));
-  out.push_back(static_cast<char>(v));
-}
 
 }  // namespace
 

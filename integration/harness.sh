@@ -2,7 +2,8 @@
 # Integration harness: a berthd in a temp root driven by the stock ctr, with ok/FAIL checks.
 #   . integration/harness.sh; h_init NAME BIN_DIR; h_start_daemon; check ...; h_finish
 set -u -o pipefail
-H_PASSED=0 H_FAILED=0 H_PID="" H_WORK=""
+H_PID="" H_WORK=""
+. "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 h_init() {
     H_NAME=$1 H_BIN=$2
@@ -43,21 +44,7 @@ h_stop_daemon() {
 
 hctr() { timeout 30 ctr --address "$H_SOCK" "$@"; }
 
-ok() { H_PASSED=$((H_PASSED + 1)); echo "ok $1"; }
-fail() { H_FAILED=$((H_FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
-
-# check NAME CMD... : CMD succeeds
-check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }
-# check_fails_with NAME REGEX CMD... : CMD fails and its output matches REGEX
-check_fails_with() {
-    local n=$1 re=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then fail "$n" "succeeded: $out"
-    elif grep -Eq -- "$re" <<<"$out"; then ok "$n"
-    else fail "$n" "output lacks /$re/: $out"; fi
-}
-
 h_finish() {
-    echo "$H_PASSED passed, $H_FAILED failed"
-    [ "$H_FAILED" -eq 0 ]
+    echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
+    [ "$CHECKS_FAILED" -eq 0 ]
 }

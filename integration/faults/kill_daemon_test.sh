@@ -179,7 +179,7 @@ T_START=$SECONDS
 for it in $(seq "$ITER"); do
     op=${OPS[RANDOM % ${#OPS[@]}]}
     delay=$(printf '0.%03d' $((RANDOM % 500)))
-    failed_before=$F_FAILED
+    failed_before=$CHECKS_FAILED
     if ! prepare "$op"; then
         fail "it $it $op: setup failed"
         continue
@@ -209,7 +209,7 @@ for it in $(seq "$ITER"); do
     t4=$EPOCHREALTIME
     ms() { echo $(( (${2/./} - ${1/./}) / 1000 )); }
     echo "  (restart $((SECONDS - t0)) s; ms: op checks $(ms "$t1" "$t2"), reconcile $(ms "$t2" "$t3"), invariants $(ms "$t3" "$t4"))"
-    [ "$F_FAILED" != "$failed_before" ] && N_FAILED_IT[$op]=$(( ${N_FAILED_IT[$op]:-0} + 1 ))
+    [ "$CHECKS_FAILED" != "$failed_before" ] && N_FAILED_IT[$op]=$(( ${N_FAILED_IT[$op]:-0} + 1 ))
 done
 CAMPAIGN_S=$((SECONDS - T_START))
 

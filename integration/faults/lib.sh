@@ -6,7 +6,8 @@
 # its temp dir, the temp dir itself.
 #   . integration/faults/lib.sh; f_init NAME BIN_DIR; f_start_daemon; check ...; f_finish
 set -u -o pipefail
-F_PASSED=0 F_FAILED=0 F_PID="" F_WORK="" F_MOUNTS=() F_T0=$SECONDS
+F_PID="" F_WORK="" F_MOUNTS=() F_T0=$SECONDS
+. "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 
 f_init() {
     F_NAME=$1 F_BIN=$(cd "$2" && pwd)
@@ -50,17 +51,6 @@ f_stop_daemon() {
 }
 
 fctr() { timeout "${FCTR_TIMEOUT:-30}" ctr --address "$F_SOCK" -n "$F_NS" "$@"; }
-
-ok() { F_PASSED=$((F_PASSED + 1)); echo "ok $1"; }
-fail() { F_FAILED=$((F_FAILED + 1)); echo "FAIL $1${2:+: $2}"; }
-check() { local n=$1; shift; local out; if out=$("$@" 2>&1); then ok "$n"; else fail "$n" "$out"; fi; }
-check_fails_with() {
-    local n=$1 re=$2 out
-    shift 2
-    if out=$("$@" 2>&1); then fail "$n" "succeeded: $out"
-    elif grep -Eq -- "$re" <<<"$out"; then ok "$n"
-    else fail "$n" "output lacks /$re/: $out"; fi
-}
 
 # shim_pids: shims (of either runtime) started for this test's daemon (their command line names
 # our socket)
@@ -190,6 +180,6 @@ images_not_complete() {
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 f_finish() {
-    echo "$F_NAME: $F_PASSED passed, $F_FAILED failed ($((SECONDS - F_T0)) s)"
-    [ "$F_FAILED" -eq 0 ]
+    echo "$F_NAME: $CHECKS_PASSED passed, $CHECKS_FAILED failed ($((SECONDS - F_T0)) s)"
+    [ "$CHECKS_FAILED" -eq 0 ]
 }

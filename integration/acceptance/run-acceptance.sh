@@ -9,6 +9,12 @@ shift 3
 ACC=${BERTH_ACCEPTANCE_DIR:-$SRC/../shared/acceptance}
 [ "$(id -u)" = 0 ] || { echo "skip: acceptance scripts need root"; exit 77; }
 [ -x "$ACC/$SCRIPT" ] || { echo "skip: $ACC/$SCRIPT not found"; exit 77; }
+# 04-run's tty checks run `script -qec "timeout ... ctr run -t ..."`. script(1) starts $SHELL, or
+# dash when SHELL is unset (as under CI); dash forks timeout instead of exec-ing it, timeout moves
+# into its own process group, and ctr's tcsetattr on the pty from that background group stops it
+# with SIGTTOU - a 60 s hang with any daemon. bash execs the single command, keeping ctr in the
+# terminal's foreground group.
+export SHELL=/bin/bash
 export BERTHD=$BIN/berthd BERTH_SHIM=$BIN/containerd-shim-berth-v2 BERTH_RUNC=$BIN/berth-runc
 out=$(mktemp /tmp/acc-out.XXXXXX)
 cd "$SRC" && ACC_KEEP=1 "$ACC/$SCRIPT" --daemon berthd "$@" | tee "$out"

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/mount/temp_mount.h"
+#include "cri/passwd.h"
 #include "cri/spec.h"
 #include "cri/runtime.h"
 #include "services/common/mount_convert.h"
@@ -24,7 +26,44 @@ int SignalNumber(const std::string& name) {
   return it == kSignals.end() ? SIGTERM : it->second;
 }
 
+// The user spec that needs the image's /etc/passwd: CRI run_as_username (with run_as_group as
+// the group), else an image User with a name in it when CRI gave no run_as_user. "" otherwise.
+std::string NamedUser(const v1::ContainerConfig& c, const std::string& image_user) {
+  const auto& sc = c.linux().security_context();
+  if (!sc.run_as_username().empty()) return sc.run_as_username();
+  if (sc.has_run_as_user() || image_user.empty()) return "";
+  bool numeric = std::all_of(image_user.begin(), image_user.end(),
+                             [](char ch) { return ch == ':' || (ch >= '0' && ch <= '9'); });
+  return numeric ? "" : image_user;
+}
+
 }  // namespace
+
+absl::Status CriRuntime::ResolveImageUser(const std::vector<mount::Mount>& rootfs,
+                                          const std::string& user_spec, bool keep_gid,
+                                          nlohmann::json* spec) {
+  std::string passwd, group;
+  absl::Status read = mount::WithTempMount(rootfs, [&](const std::string& root) -> absl::Status {
+    auto p = ReadRootfsFile(root, "etc/passwd");
+    if (!p.ok() && !absl::IsNotFound(p.status())) return p.status();
+    passwd = p.value_or("");
+    group = ReadRootfsFile(root, "etc/group").value_or("");
+    return absl::OkStatus();
+  }, deps_.state);
+  BERTH_RETURN_IF_ERROR(read);
+  auto u = ResolveUserSpec(user_spec, passwd, group);
+  if (!u.ok()) {
+    // CRI: a user the image does not know is the caller's mistake, not a runtime failure.
+    return absl::InvalidArgumentError(absl::StrCat("user \"", user_spec, "\": ", u.status().message()));
+  }
+  nlohmann::json& user = (*spec)["process"]["user"];
+  user["uid"] = u->uid;
+  // An explicit CRI run_as_group (already in the spec) wins over the passwd entry's group.
+  if (!keep_gid) user["gid"] = u->gid;
+  std::string name = user_spec.substr(0, user_spec.find(':'));
+  for (int64_t g : GroupsOfUser(group, name)) user["additionalGids"].push_back(g);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandbox_id,
                                                         const v1::ContainerConfig& config) {
@@ -71,6 +110,10 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   auto mounts = (*sn_it)[snapshotter]->Prepare(ns_, r.snapshot_key, image.chain_id, {});
   if (!mounts.ok()) return fail(mounts.status());
   snapshot_made = true;
+  if (std::string user = NamedUser(config, img_cfg.value("User", "")); !user.empty()) {
+    bool keep_gid = config.linux().security_context().has_run_as_group();
+    if (absl::Status st = ResolveImageUser(*mounts, user, keep_gid, &*spec); !st.ok()) return fail(st);
+  }
   // The containerd record makes the container a GC root holding its snapshot, and shows it in
   // `ctr -n k8s.io containers ls`.
   containers::Container c;
@@ -93,6 +136,7 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
     deps_.containers->Delete(ns_, r.id).IgnoreError();
     return fail(st);
   }
+  PublishEvent(r.id, r.sandbox_id, v1::CONTAINER_CREATED_EVENT);
   return r.id;
 }
 
@@ -143,13 +187,16 @@ absl::Status CriRuntime::StartContainer(const std::string& id) {
     r.reason = "StartError";
     r.message = std::string(started.message());
     store_.Put(r).IgnoreError();
+    PublishEvent(r.id, r.sandbox_id, v1::CONTAINER_STOPPED_EVENT);
     absl::MutexLock lock(&mu_);
     loggers_.erase(r.id);
     return absl::Status(started.code(), absl::StrCat("start container ", r.id, ": ", started.message()));
   }
   r.state = v1::CONTAINER_RUNNING;
   r.started_at = NowNanos();
-  return store_.Put(r);
+  BERTH_RETURN_IF_ERROR(store_.Put(r));
+  PublishEvent(r.id, r.sandbox_id, v1::CONTAINER_STARTED_EVENT);
+  return absl::OkStatus();
 }
 
 absl::Status CriRuntime::StopContainer(const std::string& id, int64_t timeout_seconds) {
@@ -216,7 +263,9 @@ absl::Status CriRuntime::RemoveContainer(const std::string& id) {
   if (auto sb = store_.GetSandbox(rec->sandbox_id); sb.ok()) {
     store_.Release(ContainerName(rec->config, sb->config));
   }
-  return store_.DeleteContainer(rec->id);
+  BERTH_RETURN_IF_ERROR(store_.DeleteContainer(rec->id));
+  PublishEvent(rec->id, rec->sandbox_id, v1::CONTAINER_DELETED_EVENT);
+  return absl::OkStatus();
 }
 
 }  // namespace berth::cri

@@ -15,6 +15,7 @@
 #include "cri/filters.h"
 #include "cri/runtime.h"
 #include "cri/spec.h"
+#include "cri/stats.h"
 
 namespace berth::cri {
 
@@ -69,6 +70,15 @@ void CriRuntime::SetPodCidr(const std::string& cidr) {
 }
 
 absl::Status CriRuntime::FinishExit(ContainerRecord* r, bool) {
+  // The cgroup lives until the task is deleted: read its OOM-kill count first (containerd
+  // learns the same from the shim's TaskOOM event).
+  auto usage = ReadCgroupUsage(kCgroupRoot, CgroupsPath(r->id));
+  bool oom_killed = usage.ok() && usage->oom_kills > 0;
+  // Two callers may refresh the same exited container at once: the first one records the exit.
+  if (auto cur = store_.GetContainer(r->id); cur.ok() && cur->state == v1::CONTAINER_EXITED) {
+    *r = *cur;
+    return absl::OkStatus();
+  }
   auto exit = deps_.tasks->Delete(ns_, r->id);
   r->state = v1::CONTAINER_EXITED;
   if (exit.ok()) {
@@ -83,8 +93,14 @@ absl::Status CriRuntime::FinishExit(ContainerRecord* r, bool) {
     r->message = "the task is gone and its exit was not recorded";
   }
   if (r->finished_at <= 0) r->finished_at = NowNanos();
-  if (r->reason.empty()) r->reason = r->exit_code == 0 ? "Completed" : "Error";
-  return store_.Put(*r);
+  if (oom_killed && r->exit_code != 0) {
+    r->reason = "OOMKilled";
+  } else if (r->reason.empty()) {
+    r->reason = r->exit_code == 0 ? "Completed" : "Error";
+  }
+  BERTH_RETURN_IF_ERROR(store_.Put(*r));
+  PublishEvent(r->id, r->sandbox_id, v1::CONTAINER_STOPPED_EVENT);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ContainerRecord> CriRuntime::Refresh(const std::string& id) {
@@ -106,7 +122,16 @@ absl::StatusOr<ContainerRecord> CriRuntime::Refresh(const std::string& id) {
 absl::Status CriRuntime::ContainerStatus(const std::string& id, bool verbose,
                                          v1::ContainerStatusResponse* out) {
   BERTH_ASSIGN_OR_RETURN(ContainerRecord r, Refresh(id));
-  auto* s = out->mutable_status();
+  FillContainerStatus(r, out->mutable_status());
+  if (verbose) {
+    nlohmann::json info = {{"sandboxID", r.sandbox_id}, {"runtimeType", r.runtime},
+                           {"snapshotKey", r.snapshot_key}};
+    (*out->mutable_info())["info"] = info.dump();
+  }
+  return absl::OkStatus();
+}
+
+void CriRuntime::FillContainerStatus(const ContainerRecord& r, v1::ContainerStatus* s) {
   s->set_id(r.id);
   *s->mutable_metadata() = r.config.metadata();
   s->set_state(r.state);
@@ -125,12 +150,6 @@ absl::Status CriRuntime::ContainerStatus(const std::string& id, bool verbose,
   *s->mutable_mounts() = r.config.mounts();
   s->set_log_path(r.log_path);
   if (r.config.linux().has_resources()) *s->mutable_resources()->mutable_linux() = r.config.linux().resources();
-  if (verbose) {
-    nlohmann::json info = {{"sandboxID", r.sandbox_id}, {"runtimeType", r.runtime},
-                           {"snapshotKey", r.snapshot_key}};
-    (*out->mutable_info())["info"] = info.dump();
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CriRuntime::ListContainers(const v1::ContainerFilter* filter,
@@ -252,30 +271,6 @@ absl::Status CriRuntime::ReopenContainerLog(const std::string& id) {
   auto it = loggers_.find(r.id);
   if (it == loggers_.end()) return absl::FailedPreconditionError(absl::StrCat("container ", r.id, " has no log pump"));
   return it->second->Reopen();
-}
-
-absl::Status CriRuntime::ContainerStats(const std::string& id, v1::ContainerStats* out) {
-  BERTH_ASSIGN_OR_RETURN(ContainerRecord r, Refresh(id));
-  auto* attrs = out->mutable_attributes();
-  attrs->set_id(r.id);
-  *attrs->mutable_metadata() = r.config.metadata();
-  *attrs->mutable_labels() = r.config.labels();
-  *attrs->mutable_annotations() = r.config.annotations();
-  int64_t now = NowNanos();
-  out->mutable_cpu()->set_timestamp(now);
-  out->mutable_memory()->set_timestamp(now);
-  out->mutable_writable_layer()->set_timestamp(now);
-  if (auto c = deps_.containers->Get(ns_, r.id); c.ok()) {
-    auto sn = deps_.md->snapshotters.find(c->snapshotter);
-    if (sn != deps_.md->snapshotters.end()) {
-      if (auto u = sn->second->Usage(ns_, c->snapshot_key); u.ok()) {
-        out->mutable_writable_layer()->mutable_used_bytes()->set_value(static_cast<uint64_t>(u->size));
-        out->mutable_writable_layer()->mutable_inodes_used()->set_value(static_cast<uint64_t>(u->inodes));
-      }
-    }
-  }
-  // CPU and memory come from the task's cgroup (shim Stats); see README for what is missing.
-  return absl::OkStatus();
 }
 
 }  // namespace berth::cri

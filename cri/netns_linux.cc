@@ -9,9 +9,14 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 #include "core/status_macros.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "cri/netns.h"
@@ -122,6 +127,75 @@ absl::Status RemovePodNamespaces(const PodNamespaces& ns) {
   Unpin(ns.net);
   Unpin(ns.ipc);
   Unpin(ns.uts);
+  return absl::OkStatus();
+}
+
+absl::Status RunInNamespace(const std::string& ns_path, int nstype,
+                            const std::function<absl::Status()>& fn) {
+  int fd = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open namespace ", ns_path));
+  absl::Status status;
+  // A fresh thread: once it has joined the namespace it only runs fn and exits, so no other
+  // work of the daemon ever runs in the pod's namespace.
+  std::thread t([&] {
+    if (::setns(fd, nstype) != 0) {
+      status = ErrnoStatus(absl::StrCat("setns ", ns_path));
+      return;
+    }
+    status = fn();
+  });
+  t.join();
+  ::close(fd);
+  return status;
+}
+
+SysctlNamespace ClassifySysctl(const std::string& raw) {
+  std::string name = absl::StrReplaceAll(raw, {{"/", "."}});
+  if (absl::StartsWith(name, "net.")) return SysctlNamespace::kNet;
+  if (name == "kernel.sem" || absl::StartsWith(name, "kernel.shm") ||
+      absl::StartsWith(name, "kernel.msg") || absl::StartsWith(name, "fs.mqueue.")) {
+    return SysctlNamespace::kIpc;
+  }
+  if (name == "kernel.hostname" || name == "kernel.domainname") return SysctlNamespace::kUts;
+  return SysctlNamespace::kNone;
+}
+
+absl::StatusOr<std::string> SysctlPath(const std::string& name) {
+  bool ok = !name.empty();
+  for (char c : name) ok &= absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-' || c == '/';
+  // Dotted names use '/' for a '.' inside a part (kubelet: "net/ipv4/conf/eth0.100/..." is
+  // "net.ipv4.conf.eth0/100..."); here: a name with '/' is taken as slashed as a whole.
+  std::string path = absl::StrContains(name, '/') ? name : absl::StrReplaceAll(name, {{".", "/"}});
+  for (absl::string_view part : absl::StrSplit(path, '/')) ok &= !part.empty() && part != "..";
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid sysctl name \"", name, "\""));
+  return absl::StrCat("/proc/sys/", path);
+}
+
+absl::Status ApplyPodSysctls(const PodNamespaces& ns,
+                             const std::map<std::string, std::string>& sysctls) {
+  for (const auto& [name, value] : sysctls) {
+    BERTH_ASSIGN_OR_RETURN(std::string path, SysctlPath(name));
+    SysctlNamespace kind = ClassifySysctl(name);
+    std::string target = kind == SysctlNamespace::kNet ? ns.net : kind == SysctlNamespace::kIpc ? ns.ipc : "";
+    if (kind == SysctlNamespace::kNone) {
+      return absl::InvalidArgumentError(absl::StrCat("sysctl \"", name, "\" is not namespaced"));
+    }
+    if (kind == SysctlNamespace::kUts) continue;  // set per container (hostname is the pod's)
+    if (target.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sysctl \"", name, "\" not allowed: the pod shares this namespace with the host"));
+    }
+    int nstype = kind == SysctlNamespace::kNet ? CLONE_NEWNET : CLONE_NEWIPC;
+    BERTH_RETURN_IF_ERROR(RunInNamespace(target, nstype, [&]() -> absl::Status {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC);
+      if (fd < 0) return ErrnoStatus(absl::StrCat("sysctl ", name));
+      ssize_t n = ::write(fd, value.data(), value.size());
+      int err = errno;
+      ::close(fd);
+      if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus(n < 0 ? err : EIO, absl::StrCat("sysctl ", name, "=", value));
+      return absl::OkStatus();
+    }));
+  }
   return absl::OkStatus();
 }
 

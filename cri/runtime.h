@@ -16,9 +16,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "cri/config.h"
+#include "cri/events.h"
 #include "cri/images.h"
 #include "cri/io.h"
 #include "cri/store.h"
+#include "core/mount/mount.h"
 #include "plugins/containers/containers.h"
 #include "plugins/metadata/plugin.h"
 #include "proto/cri_api.h"
@@ -74,6 +76,30 @@ class CriRuntime {
   absl::Status ReopenContainerLog(const std::string& id);
   absl::Status ContainerStats(const std::string& id, v1::ContainerStats* out);
 
+  // --- stats, metrics, events (cri/container_stats.cc, cri/container_events.cc)
+  // CPU/memory from the container's cgroup (linux.cgroupsPath of its spec), writable layer from
+  // the snapshotter. A container without a live cgroup (created, exited) gets timestamps only.
+  // NotFound for an unknown id.
+  // ListContainerStats: every container matching the filter (id / pod prefix, labels).
+  absl::Status ListContainerStats(const v1::ContainerStatsFilter* filter,
+                                  v1::ListContainerStatsResponse* out);
+  // The pod's usage: its cgroup_parent's cgroup when it exists, else the sum of its running
+  // containers; network of its netns (eth0 as the default interface); its containers' stats.
+  // NotFound for an unknown id.
+  absl::Status PodSandboxStats(const std::string& id, v1::PodSandboxStats* out);
+  absl::Status ListPodSandboxStats(const v1::PodSandboxStatsFilter* filter,
+                                   v1::ListPodSandboxStatsResponse* out);
+  static void ListMetricDescriptors(v1::ListMetricDescriptorsResponse* out);
+  // One PodSandboxMetrics per READY pod with the descriptors' metrics (kubelet's
+  // PodAndContainerStatsFromCRI).
+  absl::Status ListPodSandboxMetrics(v1::ListPodSandboxMetricsResponse* out);
+  // cri-api 0.32: kubelet tells the runtime the pod's new overhead/resources after an in-place
+  // resize. Like containerd 2.x without NRI, nothing to apply (no pause container; containers
+  // are resized by UpdateContainerResources): OK for a known pod, NotFound otherwise.
+  absl::Status UpdatePodSandboxResources(const std::string& id);
+  // GetContainerEvents streams subscribe here.
+  EventBroker& events() { return events_; }
+
  private:
   // Brings a RUNNING record up to date with its task (exited -> EXITED with the exit code,
   // task deleted); returns the fresh record.
@@ -82,6 +108,19 @@ class CriRuntime {
   absl::Status StartLogger(const ContainerRecord& r);
   absl::Status WriteSandboxFiles(const SandboxRecord& r);
   absl::Status TeardownNetwork(SandboxRecord* r);
+  // ContainerStatus fields from a record as stored (no task refresh).
+  void FillContainerStatus(const ContainerRecord& r, v1::ContainerStatus* s);
+  void FillSandboxStatus(const SandboxRecord& r, v1::PodSandboxStatus* s);
+  // Publishes a CRI container event with the pod's status and its containers' statuses.
+  // (The sandbox id is passed: a DELETED container's record is already gone.)
+  void PublishEvent(const std::string& container_id, const std::string& sandbox_id,
+                    v1::ContainerEventType type);
+  // cgroup linux.cgroupsPath of a container ("" when its record or spec has none).
+  std::string CgroupsPath(const std::string& container_id);
+  // Resolves a user name (CRI run_as_username, or a non-numeric image User) in the image rootfs.
+  // keep_gid: CRI's run_as_group is set and stays. InvalidArgument when the name is unknown.
+  absl::Status ResolveImageUser(const std::vector<mount::Mount>& rootfs, const std::string& user_spec,
+                                bool keep_gid, nlohmann::json* spec);
 
   CriDeps deps_;
   CriStore store_;
@@ -91,6 +130,7 @@ class CriRuntime {
   absl::Mutex mu_;  // serialises lifecycle changes (create/start/stop/remove) per daemon
   std::map<std::string, std::unique_ptr<ContainerLogger>> loggers_ ABSL_GUARDED_BY(mu_);
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
+  EventBroker events_;
 };
 
 // 64 random hex characters (containerd's id format).

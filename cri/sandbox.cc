@@ -88,6 +88,10 @@ absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig
     r.cni_result["berth.network"] = net->file;
     r.ips = CniResultIps(*result);
   }
+  // After CNI: per-interface sysctls (net.ipv4.conf.eth0.*) need eth0.
+  std::map<std::string, std::string> sysctls(config.linux().sysctls().begin(),
+                                             config.linux().sysctls().end());
+  if (absl::Status st = ApplyPodSysctls(r.ns, sysctls); !st.ok()) return fail(st);
   if (absl::Status st = WriteSandboxFiles(r); !st.ok()) return fail(st);
   r.state = v1::SANDBOX_READY;
   if (absl::Status st = store_.Put(r); !st.ok()) return fail(st);
@@ -146,7 +150,17 @@ absl::Status CriRuntime::RemovePodSandbox(const std::string& id) {
 absl::Status CriRuntime::PodSandboxStatus(const std::string& id, bool verbose,
                                           v1::PodSandboxStatusResponse* out) {
   BERTH_ASSIGN_OR_RETURN(SandboxRecord r, store_.GetSandbox(id));
-  auto* s = out->mutable_status();
+  FillSandboxStatus(r, out->mutable_status());
+  if (verbose) {
+    nlohmann::json info = {{"pid", 0}, {"netNamespace", r.ns.net}, {"ipcNamespace", r.ns.ipc},
+                           {"utsNamespace", r.ns.uts}, {"sandboxDir", r.dir},
+                           {"pauseless", true}, {"cniResult", r.cni_result}};
+    (*out->mutable_info())["info"] = info.dump();
+  }
+  return absl::OkStatus();
+}
+
+void CriRuntime::FillSandboxStatus(const SandboxRecord& r, v1::PodSandboxStatus* s) {
   s->set_id(r.id);
   *s->mutable_metadata() = r.config.metadata();
   s->set_state(r.state);
@@ -160,13 +174,6 @@ absl::Status CriRuntime::PodSandboxStatus(const std::string& id, bool verbose,
   *s->mutable_labels() = r.config.labels();
   *s->mutable_annotations() = r.config.annotations();
   s->set_runtime_handler(r.runtime_handler);
-  if (verbose) {
-    nlohmann::json info = {{"pid", 0}, {"netNamespace", r.ns.net}, {"ipcNamespace", r.ns.ipc},
-                           {"utsNamespace", r.ns.uts}, {"sandboxDir", r.dir},
-                           {"pauseless", true}, {"cniResult", r.cni_result}};
-    (*out->mutable_info())["info"] = info.dump();
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CriRuntime::ListPodSandbox(const v1::PodSandboxFilter* filter,

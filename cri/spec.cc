@@ -120,10 +120,8 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
   }
   if (sc.has_run_as_user()) user["uid"] = sc.run_as_user().value();
   if (sc.has_run_as_group()) user["gid"] = sc.run_as_group().value();
-  if (!sc.run_as_username().empty() && sc.run_as_username() != "root") {
-    return absl::InvalidArgumentError(absl::StrCat("run_as_username \"", sc.run_as_username(),
-                                                   "\": user names are not resolved yet, use run_as_user"));
-  }
+  // User names (run_as_username, an image User "nobody") are resolved against the image's
+  // /etc/passwd once its rootfs exists (CriRuntime::ResolveImageUser at CreateContainer).
   for (int64_t g : sc.supplemental_groups()) user["additionalGids"].push_back(g);
   (*spec)["root"]["readonly"] = sc.readonly_rootfs();
   if (sc.has_apparmor() && sc.apparmor().profile_type() == v1::SecurityProfile::Localhost) {
@@ -225,6 +223,15 @@ absl::StatusOr<json> BuildSpec(const SpecInputs& in) {
   join("ipc", in.pod_ns.ipc);
   join("uts", in.pod_ns.uts);
   spec["linux"]["namespaces"] = ns;
+  // The pod's IPC and UTS sysctls are set in each container's own view of those namespaces
+  // (net ones were applied to the pinned netns at RunPodSandbox, cri/netns.h).
+  for (const auto& [k, v] : in.sandbox->linux().sysctls()) {
+    SysctlNamespace kind = ClassifySysctl(k);
+    if ((kind == SysctlNamespace::kIpc && !in.pod_ns.ipc.empty()) ||
+        (kind == SysctlNamespace::kUts && !in.pod_ns.uts.empty())) {
+      spec["linux"]["sysctl"][k] = v;
+    }
+  }
   if (!in.sandbox_files_dir.empty()) {
     bool ro = c.linux().security_context().readonly_rootfs();
     for (const char* f : {"hosts", "resolv.conf", "hostname"}) {

@@ -130,18 +130,46 @@ class CriService : public services::GrpcService, public v1::RuntimeService::Serv
   }
   grpc::Status ListContainerStats(ServerContext*, const v1::ListContainerStatsRequest* req,
                                   v1::ListContainerStatsResponse* r) override {
-    v1::ListContainersResponse list;
-    v1::ContainerFilter f;
-    if (req->has_filter()) {
-      f.set_id(req->filter().id());
-      f.set_pod_sandbox_id(req->filter().pod_sandbox_id());
-      *f.mutable_label_selector() = req->filter().label_selector();
+    return ToGrpcStatus(core_->ListContainerStats(req->has_filter() ? &req->filter() : nullptr, r));
+  }
+  grpc::Status PodSandboxStats(ServerContext*, const v1::PodSandboxStatsRequest* req,
+                               v1::PodSandboxStatsResponse* r) override {
+    return ToGrpcStatus(core_->PodSandboxStats(req->pod_sandbox_id(), r->mutable_stats()));
+  }
+  grpc::Status ListPodSandboxStats(ServerContext*, const v1::ListPodSandboxStatsRequest* req,
+                                   v1::ListPodSandboxStatsResponse* r) override {
+    return ToGrpcStatus(core_->ListPodSandboxStats(req->has_filter() ? &req->filter() : nullptr, r));
+  }
+  grpc::Status ListMetricDescriptors(ServerContext*, const v1::ListMetricDescriptorsRequest*,
+                                     v1::ListMetricDescriptorsResponse* r) override {
+    CriRuntime::ListMetricDescriptors(r);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListPodSandboxMetrics(ServerContext*, const v1::ListPodSandboxMetricsRequest*,
+                                     v1::ListPodSandboxMetricsResponse* r) override {
+    return ToGrpcStatus(core_->ListPodSandboxMetrics(r));
+  }
+  grpc::Status UpdatePodSandboxResources(ServerContext*, const v1::UpdatePodSandboxResourcesRequest* req,
+                                         v1::UpdatePodSandboxResourcesResponse*) override {
+    return ToGrpcStatus(core_->UpdatePodSandboxResources(req->pod_sandbox_id()));
+  }
+  // Server-streaming: one subscription per stream until the client goes, the daemon stops, or
+  // the subscriber is dropped for being too slow (cri/events.h).
+  grpc::Status GetContainerEvents(ServerContext* ctx, const v1::GetEventsRequest*,
+                                  grpc::ServerWriter<v1::ContainerEventResponse>* w) override {
+    auto sub = core_->events().Subscribe();
+    v1::ContainerEventResponse ev;
+    while (!ctx->IsCancelled()) {
+      if (sub->Next(&ev, absl::Seconds(1))) {
+        if (!w->Write(ev)) break;
+      } else if (sub->closed()) {
+        core_->events().Unsubscribe(sub);
+        return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            "container event stream closed: the client fell too far behind");
+      }
     }
-    absl::Status st = core_->ListContainers(&f, &list);
-    for (const auto& c : list.containers()) {
-      if (st.ok()) st = core_->ContainerStats(c.id(), r->add_stats());
-    }
-    return ToGrpcStatus(st);
+    core_->events().Unsubscribe(sub);
+    return grpc::Status::OK;
   }
 
  private:

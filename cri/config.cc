@@ -53,6 +53,14 @@ absl::StatusOr<CriConfig> CriConfig::FromToml(const toml::table* section) {
   r.String("sandbox_image", &cfg.sandbox_image);
   r.String("stream_server_address", &cfg.stream_server_address);
   r.String("stream_server_port", &cfg.stream_server_port);
+  r.String("stream_idle_timeout", &cfg.stream_idle_timeout);
+  r.Bool("enable_tls_streaming", &cfg.enable_tls_streaming);
+  if (const toml::table* c = r.Table("x509_key_pair_streaming")) {
+    TomlReader xr(c, absl::StrCat(kWhere, ".x509_key_pair_streaming"));
+    xr.String("tls_cert_file", &cfg.tls_cert_file);
+    xr.String("tls_key_file", &cfg.tls_key_file);
+    BERTH_RETURN_IF_ERROR(xr.Finish());
+  }
   r.Bool("restrict_oom_score_adj", &cfg.restrict_oom_score_adj);
   r.Int("max_container_log_line_size", &cfg.max_container_log_line_size);
   r.Bool("enable_selinux", &cfg.enable_selinux);
@@ -93,6 +101,12 @@ absl::Status CriConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat(kWhere, ": stream_server_port \"", stream_server_port, "\" is not a port"));
   }
+  BERTH_RETURN_IF_ERROR(StreamIdleTimeout().status());
+  if (enable_tls_streaming) {
+    return absl::UnimplementedError(absl::StrCat(
+        kWhere, ": enable_tls_streaming = true is not supported yet (the streaming server "
+                "serves plain HTTP; keep stream_server_address on loopback)"));
+  }
   if (cni_max_conf_num < 0) {
     return absl::InvalidArgumentError(absl::StrCat(kWhere, ": cni.max_conf_num must be >= 0"));
   }
@@ -110,6 +124,10 @@ toml::table CriConfig::ToToml() const {
       {"sandbox_image", sandbox_image},
       {"stream_server_address", stream_server_address},
       {"stream_server_port", stream_server_port},
+      {"stream_idle_timeout", stream_idle_timeout},
+      {"enable_tls_streaming", enable_tls_streaming},
+      {"x509_key_pair_streaming", toml::table{{"tls_cert_file", tls_cert_file},
+                                              {"tls_key_file", tls_key_file}}},
       {"restrict_oom_score_adj", restrict_oom_score_adj},
       {"max_container_log_line_size", max_container_log_line_size},
       {"enable_selinux", enable_selinux},
@@ -129,6 +147,18 @@ absl::StatusOr<std::string> CriConfig::RuntimeFor(const std::string& handler) co
     return absl::NotFoundError(absl::StrCat("no runtime for \"", handler, "\" is configured"));
   }
   return it->second.runtime_type;
+}
+
+absl::StatusOr<absl::Duration> CriConfig::StreamIdleTimeout() const {
+  if (stream_idle_timeout.empty()) return absl::ZeroDuration();
+  absl::Duration d;
+  // absl's duration syntax is Go's (time.ParseDuration): "4h0m0s", "1.5h", "300ms".
+  if (!absl::ParseDuration(stream_idle_timeout, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(kWhere, ": stream_idle_timeout \"",
+                                                   stream_idle_timeout,
+                                                   "\" is not a duration like \"4h0m0s\""));
+  }
+  return d;
 }
 
 }  // namespace berth::cri

@@ -2,7 +2,8 @@
 // existing containerd config carries over. Unknown keys are errors naming the key.
 //
 //   sandbox_image = "registry.k8s.io/pause:3.9"   # only for pods that ask for a pause image
-//   stream_server_address = "127.0.0.1"  stream_server_port = "0"
+//   stream_server_address = "127.0.0.1"  stream_server_port = "0"  stream_idle_timeout = "4h0m0s"
+//   enable_tls_streaming = false  [..cri".x509_key_pair_streaming] tls_cert_file, tls_key_file
 //   restrict_oom_score_adj = true         max_container_log_line_size = 16384
 //   enable_selinux = false
 //   [plugins."io.containerd.grpc.v1.cri".containerd]
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "toml++/toml.h"
 
 namespace berth::cri {
@@ -32,7 +34,15 @@ struct RuntimeHandler {
 struct CriConfig {
   std::string sandbox_image = "registry.k8s.io/pause:3.9";
   std::string stream_server_address = "127.0.0.1";
+  // containerd's default port is "10010"; ours is "0" (a random free port, shown in the URLs
+  // Exec/Attach/PortForward return) so several daemons and test runs never collide.
   std::string stream_server_port = "0";
+  // Go duration ("4h0m0s", "30m", "90s"): a streaming connection without traffic for this
+  // long is closed. "0s" or "" = no idle timeout.
+  std::string stream_idle_timeout = "4h0m0s";
+  // TLS for the streaming server: not implemented; Validate() refuses true (see README).
+  bool enable_tls_streaming = false;
+  std::string tls_cert_file, tls_key_file;  // [x509_key_pair_streaming]
   bool restrict_oom_score_adj = true;  // this machine lacks CAP_SYS_RESOURCE: clamp (see README)
   int max_container_log_line_size = 16 * 1024;
   bool enable_selinux = false;
@@ -51,12 +61,15 @@ struct CriConfig {
   static absl::StatusOr<CriConfig> FromToml(const toml::table* section);
   // InvalidArgument: no runtime for default_runtime_name, a runtime without runtime_type,
   // a log line size below 0 (0 and negatives other than -1 mean "no limit" in containerd; we
-  // accept -1 and positive values), a bad stream port.
+  // accept -1 and positive values), a bad stream port or idle timeout, enable_tls_streaming
+  // (Unimplemented: TLS streaming is not built yet).
   absl::Status Validate() const;
   toml::table ToToml() const;
 
   // The handler's runtime name; "" = default. NotFound naming an unknown handler.
   absl::StatusOr<std::string> RuntimeFor(const std::string& handler) const;
+  // stream_idle_timeout parsed; InvalidArgument naming the value. Zero = none.
+  absl::StatusOr<absl::Duration> StreamIdleTimeout() const;
 };
 
 }  // namespace berth::cri

@@ -2,6 +2,7 @@
 #include "cri/io.h"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -90,6 +91,85 @@ void FifoPump::Run() {
   done_ = true;
 }
 
+AttachPoint::~AttachPoint() { CloseStdin(); }
+
+int AttachPoint::AddTap(TapFn fn) {
+  absl::MutexLock lock(&mu_);
+  int id = next_tap_++;
+  taps_[id] = std::move(fn);
+  return id;
+}
+
+void AttachPoint::RemoveTap(int id) {
+  // Publish holds mu_ while calling taps, so taking it here waits out a running call.
+  absl::MutexLock lock(&mu_);
+  taps_.erase(id);
+}
+
+void AttachPoint::Publish(int stream, absl::string_view data) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, fn] : taps_) fn(stream, data);
+}
+
+void AttachPoint::MarkEnded() {
+  absl::MutexLock lock(&mu_);
+  ended_ = true;
+}
+
+bool AttachPoint::ended() {
+  absl::MutexLock lock(&mu_);
+  return ended_;
+}
+
+bool AttachPoint::WaitEnded(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&ended_), timeout);
+}
+
+absl::Status AttachPoint::OpenStdin(const std::string& path, bool once) {
+  BERTH_RETURN_IF_ERROR(MakeFifo(path));
+  // O_RDWR on a fifo never blocks (Linux) and makes us a writer before the shim's reader comes.
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open stdin fifo ", path));
+  absl::MutexLock lock(&stdin_mu_);
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = fd;
+  has_stdin_ = true;
+  stdin_once_ = once;
+  return absl::OkStatus();
+}
+
+bool AttachPoint::has_stdin() {
+  absl::MutexLock lock(&stdin_mu_);
+  return has_stdin_;
+}
+
+bool AttachPoint::stdin_once() {
+  absl::MutexLock lock(&stdin_mu_);
+  return stdin_once_;
+}
+
+absl::Status AttachPoint::WriteStdin(absl::string_view data) {
+  absl::MutexLock lock(&stdin_mu_);
+  if (stdin_fd_ < 0) {
+    return absl::FailedPreconditionError(has_stdin_ ? "container stdin is closed"
+                                                    : "container has no stdin");
+  }
+  while (!data.empty()) {
+    ssize_t n = ::write(stdin_fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("write container stdin");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+void AttachPoint::CloseStdin() {
+  absl::MutexLock lock(&stdin_mu_);
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
 struct ContainerLogger::State {
   absl::Mutex mu;
   std::string path;
@@ -126,24 +206,32 @@ absl::StatusOr<std::unique_ptr<ContainerLogger>> ContainerLogger::Start(
     BERTH_RETURN_IF_ERROR(logger->state_->Open());
   }
   auto st = logger->state_;
+  auto ap = logger->attach_;
+  auto eofs = std::make_shared<int>(0);  // only touched on the pump thread
   BERTH_ASSIGN_OR_RETURN(
       logger->pump_,
       FifoPump::Start(
           {stdout_fifo, stderr_fifo},
-          [st](int i, const char* d, size_t n) {
+          [st, ap](int i, const char* d, size_t n) {
             std::vector<std::string> lines;
             (i == 0 ? st->out : st->err).Feed(absl::string_view(d, n), absl::Now(), &lines);
             st->Write(lines);
+            ap->Publish(i, absl::string_view(d, n));
           },
-          [st](int i) {
+          [st, ap, eofs](int i) {
             std::vector<std::string> lines;
             (i == 0 ? st->out : st->err).Flush(absl::Now(), &lines);
             st->Write(lines);
+            if (++*eofs == 2) ap->MarkEnded();
           }));
   return logger;
 }
 
-ContainerLogger::~ContainerLogger() { pump_.reset(); }
+ContainerLogger::~ContainerLogger() {
+  pump_.reset();
+  attach_->MarkEnded();
+  attach_->CloseStdin();
+}
 
 absl::Status ContainerLogger::Reopen() {
   absl::MutexLock lock(&state_->mu);

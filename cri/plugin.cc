@@ -1,7 +1,10 @@
 #include "core/status_macros.h"
 #include "cri/plugin.h"
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "cri/server/cri_service.h"
+#include "cri/stream_runtime.h"
 #include "plugins/containers/plugin.h"
 #ifdef BERTH_CRI_HAVE_PULLER
 #include "plugins/transfer/puller.h"
@@ -32,6 +35,36 @@ PullFn MakePull([[maybe_unused]] plugin::InitContext& ctx, [[maybe_unused]] cons
 #endif
 }
 
+// The streaming server and the runtime it calls, owned together: the server is declared
+// last so it is stopped (sessions hung up, threads joined) before the runtime goes.
+struct Streaming {
+  std::unique_ptr<StreamRuntime> runtime;
+  std::unique_ptr<streaming::Server> server;
+};
+
+// Starts the streaming server on stream_server_address:stream_server_port. The returned
+// pointer shares ownership of the whole Streaming.
+absl::StatusOr<std::shared_ptr<streaming::Server>> StartStreaming(CriRuntime& core,
+                                                                  const CriConfig& cfg) {
+  streaming::ServerConfig sc;
+  sc.address = cfg.stream_server_address;
+  int port = 0;
+  if (!absl::SimpleAtoi(cfg.stream_server_port, &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream_server_port \"", cfg.stream_server_port, "\" is not a port"));
+  }
+  sc.port = static_cast<uint16_t>(port);
+  BERTH_ASSIGN_OR_RETURN(absl::Duration idle, cfg.StreamIdleTimeout());
+  // Zero means no idle timeout in containerd; our handlers take a duration.
+  sc.handler.idle_timeout = idle == absl::ZeroDuration() ? absl::InfiniteDuration() : idle;
+  auto holder = std::make_shared<Streaming>();
+  holder->runtime = std::make_unique<StreamRuntime>(core);
+  holder->server = std::make_unique<streaming::Server>(sc, *holder->runtime);
+  BERTH_RETURN_IF_ERROR(holder->server->Start());
+  streaming::Server* server = holder->server.get();
+  return std::shared_ptr<streaming::Server>(std::move(holder), server);
+}
+
 }  // namespace
 
 absl::Status RegisterCriPlugin(plugin::Registry& registry) {
@@ -56,7 +89,10 @@ absl::Status RegisterCriPlugin(plugin::Registry& registry) {
         ctx.meta().exports["namespace"] = kCriNamespace;
         ctx.meta().exports["cni_conf_dir"] = cfg.cni_conf_dir;
         ctx.meta().exports["default_runtime"] = cfg.default_runtime_name;
-        return MakeCriGrpcService(std::move(core), MakePull(ctx, cfg));
+        BERTH_ASSIGN_OR_RETURN(auto stream_server, StartStreaming(*core, cfg));
+        ctx.meta().exports["stream_server"] =
+            absl::StrCat(cfg.stream_server_address, ":", stream_server->port());
+        return MakeCriGrpcService(std::move(core), MakePull(ctx, cfg), std::move(stream_server));
       }));
 }
 

@@ -101,6 +101,8 @@ class CriRuntime {
   EventBroker& events() { return events_; }
 
  private:
+  friend class StreamRuntime;  // cri/stream_runtime.h: exec/attach/port-forward sessions
+
   // Brings a RUNNING record up to date with its task (exited -> EXITED with the exit code,
   // task deleted); returns the fresh record.
   absl::StatusOr<ContainerRecord> Refresh(const std::string& id);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cri/runtime.h"
+#include "cri/streaming/server.h"
 #include "proto/cri_api.h"
 #include "services/common/grpc_service.h"
 
@@ -16,8 +17,12 @@ namespace berth::cri {
 // transfer plugin when it is not built.
 using PullFn = std::function<absl::StatusOr<std::string>(const v1::PullImageRequest&)>;
 
-std::shared_ptr<services::GrpcService> MakeCriGrpcService(std::shared_ptr<CriRuntime> core,
-                                                          PullFn pull);
+// `streaming` (may be null: Exec/Attach/PortForward then answer Unavailable) is the started
+// streaming server whose URLs those RPCs return; the service keeps it alive and it is stopped
+// when the service goes (berthd shutdown).
+std::shared_ptr<services::GrpcService> MakeCriGrpcService(
+    std::shared_ptr<CriRuntime> core, PullFn pull,
+    std::shared_ptr<streaming::Server> streaming = nullptr);
 
 // The image handlers, exposed for the service table (cri/server/image_service.cc).
 class ImageHandlers {

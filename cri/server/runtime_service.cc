@@ -16,8 +16,9 @@ constexpr char kRuntimeApiVersion[] = "v1";
 
 class CriService : public services::GrpcService, public v1::RuntimeService::Service {
  public:
-  CriService(std::shared_ptr<CriRuntime> core, PullFn pull)
-      : core_(std::move(core)), images_(core_, std::move(pull)) {
+  CriService(std::shared_ptr<CriRuntime> core, PullFn pull,
+             std::shared_ptr<streaming::Server> streaming)
+      : core_(std::move(core)), images_(core_, std::move(pull)), streaming_(std::move(streaming)) {
     AddImageMethod("ListImages", &ImageHandlers::ListImages);
     AddImageMethod("ImageStatus", &ImageHandlers::ImageStatus);
     AddImageMethod("PullImage", &ImageHandlers::PullImage);
@@ -124,6 +125,24 @@ class CriService : public services::GrpcService, public v1::RuntimeService::Serv
                         v1::ExecSyncResponse* r) override {
     return ToGrpcStatus(core_->ExecSync(*req, r));
   }
+  // Streaming: the URL of a single-use session on the streaming server (cri/streaming/).
+  grpc::Status Exec(ServerContext*, const v1::ExecRequest* req, v1::ExecResponse* r) override {
+    return Stream(req->container_id(), [&] { return streaming_->GetExec(*req); }, r);
+  }
+  grpc::Status Attach(ServerContext*, const v1::AttachRequest* req,
+                      v1::AttachResponse* r) override {
+    return Stream(req->container_id(), [&] { return streaming_->GetAttach(*req); }, r);
+  }
+  grpc::Status PortForward(ServerContext*, const v1::PortForwardRequest* req,
+                           v1::PortForwardResponse* r) override {
+    v1::PodSandboxStatusResponse ps;
+    if (!req->pod_sandbox_id().empty()) {
+      absl::Status st = core_->PodSandboxStatus(req->pod_sandbox_id(), false, &ps);
+      if (!st.ok()) return ToGrpcStatus(st);
+    }
+    return Stream("", [&] { return streaming_->GetPortForward(*req); }, r);
+  }
+
   grpc::Status ContainerStats(ServerContext*, const v1::ContainerStatsRequest* req,
                               v1::ContainerStatsResponse* r) override {
     return ToGrpcStatus(core_->ContainerStats(req->container_id(), r->mutable_stats()));
@@ -173,6 +192,27 @@ class CriService : public services::GrpcService, public v1::RuntimeService::Serv
   }
 
  private:
+  // containerd checks the container exists (and is running, for exec/attach) before handing
+  // out a URL, so kubectl gets NotFound/FailedPrecondition right away.
+  template <typename Fn, typename Resp>
+  grpc::Status Stream(const std::string& container_id, Fn get, Resp* r) {
+    if (streaming_ == nullptr) {
+      return ToGrpcStatus(absl::UnavailableError("the streaming server is not running"));
+    }
+    if (!container_id.empty()) {
+      v1::ContainerStatusResponse cs;
+      absl::Status st = core_->ContainerStatus(container_id, false, &cs);
+      if (st.ok() && cs.status().state() != v1::CONTAINER_RUNNING) {
+        st = absl::FailedPreconditionError(absl::StrCat("container ", container_id,
+                                                        " is not running"));
+      }
+      if (!st.ok()) return ToGrpcStatus(st);
+    }
+    auto resp = get();
+    if (resp.ok()) *r = *std::move(resp);
+    return ToGrpcStatus(resp.status());
+  }
+
   template <typename Req, typename Resp>
   void AddImageMethod(const char* name,
                       grpc::Status (ImageHandlers::*fn)(ServerContext*, const Req*, Resp*)) {
@@ -190,13 +230,15 @@ class CriService : public services::GrpcService, public v1::RuntimeService::Serv
   std::shared_ptr<CriRuntime> core_;
   ImageHandlers images_;
   std::deque<std::string> method_names_;  // stable c_str()s for the method table
+  // Last member: destroyed (stopped) first, while core_ is still alive.
+  std::shared_ptr<streaming::Server> streaming_;
 };
 
 }  // namespace
 
-std::shared_ptr<services::GrpcService> MakeCriGrpcService(std::shared_ptr<CriRuntime> core,
-                                                          PullFn pull) {
-  return std::make_shared<CriService>(std::move(core), std::move(pull));
+std::shared_ptr<services::GrpcService> MakeCriGrpcService(
+    std::shared_ptr<CriRuntime> core, PullFn pull, std::shared_ptr<streaming::Server> streaming) {
+  return std::make_shared<CriService>(std::move(core), std::move(pull), std::move(streaming));
 }
 
 }  // namespace berth::cri

@@ -27,18 +27,18 @@ absl::Status ValidateStdio(bool in, bool out, bool err, bool tty) {
 
 }  // namespace
 
-absl::Status ValidateExecRequest(const runtime::v1::ExecRequest& req) {
+absl::Status ValidateExecRequest(const ::runtime::v1::ExecRequest& req) {
   if (req.container_id().empty()) return absl::InvalidArgumentError("missing required container_id");
   if (req.cmd().empty()) return absl::InvalidArgumentError("cmd must not be empty");
   return ValidateStdio(req.stdin(), req.stdout(), req.stderr(), req.tty());
 }
 
-absl::Status ValidateAttachRequest(const runtime::v1::AttachRequest& req) {
+absl::Status ValidateAttachRequest(const ::runtime::v1::AttachRequest& req) {
   if (req.container_id().empty()) return absl::InvalidArgumentError("missing required container_id");
   return ValidateStdio(req.stdin(), req.stdout(), req.stderr(), req.tty());
 }
 
-absl::Status ValidatePortForwardRequest(const runtime::v1::PortForwardRequest& req) {
+absl::Status ValidatePortForwardRequest(const ::runtime::v1::PortForwardRequest& req) {
   if (req.pod_sandbox_id().empty()) {
     return absl::InvalidArgumentError("missing required pod_sandbox_id");
   }
@@ -153,7 +153,7 @@ absl::StatusOr<std::string> Server::Url(absl::string_view verb, Pending request)
   return absl::StrCat(base_url_, "/", verb, "/", *token);
 }
 
-absl::StatusOr<runtime::v1::ExecResponse> Server::GetExec(const runtime::v1::ExecRequest& req) {
+absl::StatusOr<::runtime::v1::ExecResponse> Server::GetExec(const ::runtime::v1::ExecRequest& req) {
   if (absl::Status st = ValidateExecRequest(req); !st.ok()) return st;
   CommandRequest cmd{.attach = false,
                      .container_id = req.container_id(),
@@ -161,13 +161,13 @@ absl::StatusOr<runtime::v1::ExecResponse> Server::GetExec(const runtime::v1::Exe
                      .options = {req.stdin(), req.stdout(), req.stderr(), req.tty()}};
   auto url = Url("exec", std::move(cmd));
   if (!url.ok()) return url.status();
-  runtime::v1::ExecResponse resp;
+  ::runtime::v1::ExecResponse resp;
   resp.set_url(*url);
   return resp;
 }
 
-absl::StatusOr<runtime::v1::AttachResponse> Server::GetAttach(
-    const runtime::v1::AttachRequest& req) {
+absl::StatusOr<::runtime::v1::AttachResponse> Server::GetAttach(
+    const ::runtime::v1::AttachRequest& req) {
   if (absl::Status st = ValidateAttachRequest(req); !st.ok()) return st;
   CommandRequest cmd{.attach = true,
                      .container_id = req.container_id(),
@@ -175,19 +175,19 @@ absl::StatusOr<runtime::v1::AttachResponse> Server::GetAttach(
                      .options = {req.stdin(), req.stdout(), req.stderr(), req.tty()}};
   auto url = Url("attach", std::move(cmd));
   if (!url.ok()) return url.status();
-  runtime::v1::AttachResponse resp;
+  ::runtime::v1::AttachResponse resp;
   resp.set_url(*url);
   return resp;
 }
 
-absl::StatusOr<runtime::v1::PortForwardResponse> Server::GetPortForward(
-    const runtime::v1::PortForwardRequest& req) {
+absl::StatusOr<::runtime::v1::PortForwardResponse> Server::GetPortForward(
+    const ::runtime::v1::PortForwardRequest& req) {
   if (absl::Status st = ValidatePortForwardRequest(req); !st.ok()) return st;
   PortForwardRequest pf{.pod_sandbox_id = req.pod_sandbox_id(),
                         .ports = {req.port().begin(), req.port().end()}};
   auto url = Url("portforward", std::move(pf));
   if (!url.ok()) return url.status();
-  runtime::v1::PortForwardResponse resp;
+  ::runtime::v1::PortForwardResponse resp;
   resp.set_url(*url);
   return resp;
 }

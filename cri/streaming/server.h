@@ -37,9 +37,9 @@ struct ServerConfig {
 // Checks a CRI request the way kubelet's streaming server does. InvalidArgument with the
 // reason: missing container/sandbox id, empty cmd, tty together with stderr, or none of
 // stdin/stdout/stderr.
-absl::Status ValidateExecRequest(const runtime::v1::ExecRequest& req);
-absl::Status ValidateAttachRequest(const runtime::v1::AttachRequest& req);
-absl::Status ValidatePortForwardRequest(const runtime::v1::PortForwardRequest& req);
+absl::Status ValidateExecRequest(const ::runtime::v1::ExecRequest& req);
+absl::Status ValidateAttachRequest(const ::runtime::v1::AttachRequest& req);
+absl::Status ValidatePortForwardRequest(const ::runtime::v1::PortForwardRequest& req);
 
 class Server {
  public:
@@ -58,10 +58,10 @@ class Server {
   // Validate, store under a fresh token, and answer with the URL. InvalidArgument from
   // validation, ResourceExhausted when too many tokens are outstanding, FailedPrecondition
   // before Start().
-  absl::StatusOr<runtime::v1::ExecResponse> GetExec(const runtime::v1::ExecRequest& req);
-  absl::StatusOr<runtime::v1::AttachResponse> GetAttach(const runtime::v1::AttachRequest& req);
-  absl::StatusOr<runtime::v1::PortForwardResponse> GetPortForward(
-      const runtime::v1::PortForwardRequest& req);
+  absl::StatusOr<::runtime::v1::ExecResponse> GetExec(const ::runtime::v1::ExecRequest& req);
+  absl::StatusOr<::runtime::v1::AttachResponse> GetAttach(const ::runtime::v1::AttachRequest& req);
+  absl::StatusOr<::runtime::v1::PortForwardResponse> GetPortForward(
+      const ::runtime::v1::PortForwardRequest& req);
 
  private:
   using Pending = std::variant<CommandRequest, PortForwardRequest>;

@@ -1,5 +1,5 @@
-// End to end, in process: the Server with a fake Runtime, driven by small clients of our own
-// for WebSocket and SPDY/3.1.
+// End to end, in process: the Server with a fake Runtime, driven by the small clients of our
+// own for WebSocket and SPDY/3.1 (client.h).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,32 +18,15 @@
 #include "cri/streaming/websocket.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/cri_streaming/client.h"
 
 namespace berth::cri::streaming {
 namespace {
 
-int Dial(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};  // a hung test fails instead of blocking forever
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-void WriteAllFd(int fd, absl::string_view d) {
-  while (!d.empty()) {
-    ssize_t n = send(fd, d.data(), d.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    d.remove_prefix(n);
-  }
-}
+using testing::Dial;
+using testing::SpdyClient;
+using testing::WriteAllFd;
+using testing::WsClient;
 
 // Copies both ways between a and b until both directions hit EOF.
 void Splice(int a, int b) {
@@ -136,105 +119,6 @@ class EchoServer {
   int fd_;
   uint16_t port_;
   std::thread thread_;
-};
-
-// Sends an upgrade request for `url` and returns the response head; the socket in `*fd`.
-std::string Upgrade(const std::string& url, const std::string& extra_headers, int* fd,
-                    std::string* rest) {
-  size_t host_end = url.find('/', 7);
-  std::string path = url.substr(host_end);
-  uint32_t port = 0;
-  EXPECT_TRUE(absl::SimpleAtoi(url.substr(url.rfind(':', host_end) + 1,
-                                          host_end - url.rfind(':', host_end) - 1),
-                               &port));
-  *fd = Dial(static_cast<uint16_t>(port));
-  WriteAllFd(*fd, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n", extra_headers, "\r\n"));
-  std::string buf;
-  char c[4096];
-  while (buf.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = read(*fd, c, sizeof(c));
-    if (n <= 0) break;
-    buf.append(c, n);
-  }
-  size_t end = buf.find("\r\n\r\n");
-  *rest = end == std::string::npos ? "" : buf.substr(end + 4);
-  return buf.substr(0, end);
-}
-
-class WsClient {
- public:
-  // Returns the negotiated protocol or "" on failure.
-  bool Connect(const std::string& url, const std::string& protocols) {
-    head_ = Upgrade(url,
-                    absl::StrCat("Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Version: 13\r\n"
-                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                 "Sec-WebSocket-Protocol: ",
-                                 protocols, "\r\n"),
-                    &fd_, &buf_);
-    return absl::StartsWith(head_, "HTTP/1.1 101") &&
-           absl::StrContains(head_, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-  }
-  ~WsClient() {
-    if (fd_ >= 0) close(fd_);
-  }
-  void Send(uint8_t channel, absl::string_view data) {
-    std::string p(1, static_cast<char>(channel));
-    p.append(data.data(), data.size());
-    WriteAllFd(fd_, ws::EncodeFrame(ws::Opcode::kBinary, p, true, 0xA1B2C3D4u));
-  }
-  // Reads messages until the server's close frame (or EOF); returns bytes per channel.
-  std::map<int, std::string> ReadAll(int* messages_on_error = nullptr) {
-    std::map<int, std::string> out;
-    char c[4096];
-    while (true) {
-      size_t consumed;
-      auto f = ws::DecodeFrame(buf_, 1 << 24, &consumed);
-      if (!f.ok()) return out;
-      if (f->has_value()) {
-        buf_.erase(0, consumed);
-        if ((*f)->opcode == ws::Opcode::kClose) {
-          WriteAllFd(fd_, ws::EncodeFrame(ws::Opcode::kClose, (*f)->payload, true, 1u));
-          return out;
-        }
-        if (!(*f)->payload.empty()) {
-          int ch = static_cast<uint8_t>((*f)->payload[0]);
-          out[ch] += (*f)->payload.substr(1);
-          if (ch == 3 && messages_on_error) ++*messages_on_error;
-        }
-        continue;
-      }
-      ssize_t n = read(fd_, c, sizeof(c));
-      if (n <= 0) return out;
-      buf_.append(c, n);
-    }
-  }
-  // Reads until `channel` holds `n` bytes (or the connection ends).
-  std::string ReadChannel(int channel, size_t n) {
-    std::string got;
-    char c[4096];
-    while (got.size() < n) {
-      size_t consumed;
-      auto f = ws::DecodeFrame(buf_, 1 << 24, &consumed);
-      if (!f.ok()) break;
-      if (f->has_value()) {
-        buf_.erase(0, consumed);
-        if (!(*f)->payload.empty() && static_cast<uint8_t>((*f)->payload[0]) == channel) {
-          got += (*f)->payload.substr(1);
-        }
-        continue;
-      }
-      ssize_t r = read(fd_, c, sizeof(c));
-      if (r <= 0) break;
-      buf_.append(c, r);
-    }
-    return got;
-  }
-  const std::string& head() const { return head_; }
-
- private:
-  int fd_ = -1;
-  std::string head_, buf_;
 };
 
 class ServerTest : public ::testing::Test {
@@ -331,67 +215,6 @@ TEST_F(ServerTest, WebSocketPortForwardToEchoServer) {
   expect[1] = static_cast<char>(echo.port() >> 8);
   EXPECT_EQ(c.ReadChannel(0, expect.size() + 12), expect + "ping over ws");
 }
-
-// A minimal SPDY/3.1 client: one zlib stream per direction, as spdystream keeps them.
-class SpdyClient {
- public:
-  bool Connect(const std::string& url, const std::string& protocol) {
-    head_ = Upgrade(url,
-                    absl::StrCat("Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-                                 "X-Stream-Protocol-Version: ",
-                                 protocol, "\r\n"),
-                    &fd_, &buf_);
-    return absl::StartsWith(head_, "HTTP/1.1 101");
-  }
-  ~SpdyClient() {
-    if (fd_ >= 0) close(fd_);
-  }
-  uint32_t Open(spdy::HeaderList headers) {
-    uint32_t id = next_id_;
-    next_id_ += 2;
-    WriteAllFd(fd_, spdy::EncodeSynStream(id, 0, 0, *comp_.Compress(headers)));
-    return id;
-  }
-  void Data(uint32_t id, absl::string_view d, bool fin) {
-    WriteAllFd(fd_, spdy::EncodeData(id, d, fin ? spdy::kFlagFin : 0));
-  }
-  // Collects DATA per stream until stream `until` finishes (FIN) or the connection ends.
-  std::map<uint32_t, std::string> ReadUntilFin(uint32_t until) {
-    std::map<uint32_t, std::string> out;
-    char c[8192];
-    while (true) {
-      size_t consumed;
-      auto f = spdy::DecodeFrame(buf_, 1 << 24, &consumed);
-      if (!f.ok()) return out;
-      if (f->has_value()) {
-        buf_.erase(0, consumed);
-        spdy::RawFrame& fr = **f;
-        if (fr.control && fr.type == static_cast<uint16_t>(spdy::FrameType::kSynReply)) {
-          auto sr = spdy::ParseStreamHeaders(fr.payload);
-          EXPECT_TRUE(decomp_.Decompress(sr->second).ok());
-          ++replies_;
-        } else if (!fr.control) {
-          out[fr.stream_id] += fr.payload;
-          if (fr.stream_id == until && (fr.flags & spdy::kFlagFin)) return out;
-        }
-        continue;
-      }
-      ssize_t n = read(fd_, c, sizeof(c));
-      if (n <= 0) return out;
-      buf_.append(c, n);
-    }
-  }
-  int replies() const { return replies_; }
-  const std::string& head() const { return head_; }
-
- private:
-  int fd_ = -1;
-  uint32_t next_id_ = 1;
-  int replies_ = 0;
-  std::string head_, buf_;
-  spdy::HeaderCompressor comp_;
-  spdy::HeaderDecompressor decomp_;
-};
 
 TEST_F(ServerTest, SpdyV4ExecEchoesStdinAndReportsExitCode) {
   std::string url = ExecUrl("echo-stdin", true, true, false, false);

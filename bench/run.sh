@@ -11,24 +11,9 @@ WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$WORK"; }
 trap cleanup EXIT
-"$SRC/build/bin/berthd" --root "$WORK/berth-root" --state "$WORK/berth-state" \
-    --address "$WORK/berth.sock" >"$WORK/berthd.log" 2>&1 &
-pids+=($!)
-cat >"$WORK/containerd.toml" <<TOML
-version = 2
-root = "$WORK/ctd-root"
-state = "$WORK/ctd-state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$WORK/containerd.sock"
-[ttrpc]
-  address = "$WORK/containerd.sock.ttrpc"
-TOML
-containerd --config "$WORK/containerd.toml" >"$WORK/containerd.log" 2>&1 &
-pids+=($!)
-for s in berth containerd; do
-    for _ in $(seq 100); do ctr -a "$WORK/$s.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
-done
+. "$SRC/bench/daemons.sh"
+start_berthd "$WORK"
+start_containerd "$WORK"
 RESULTS=${BERTH_BENCH_RESULTS:-$SRC/bench/results}
 mkdir -p "$RESULTS"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -120,6 +120,19 @@ check "repull: downloads nothing" sh -c "! grep -q ' downloading ' '$H_WORK/repu
 check "ctr pull: finds content and snapshots already there" \
     timeout 60 ctr -a "$H_SOCK" images pull --plain-http "$IMG"
 check "ctr pull: no new snapshot" test "$(snapshot_count default)" = 1
+# --- berthctl's progress: redrawn in place on a terminal, plain lines otherwise ------------
+bctl_pull() { echo "berthctl --address '$H_SOCK' --namespace $1 pull --plain-http '$IMG'"; }
+has() { grep -q -- "$2" "$1"; }      # FILE PATTERN
+lacks() { ! grep -q -- "$2" "$1"; }  # FILE PATTERN
+check "berthctl pull: on a terminal (script(1))" \
+    sh -c "timeout 120 script -qec \"$(bctl_pull tty)\" /dev/null </dev/null >'$H_WORK/tty.out' 2>&1"
+check "berthctl pull: the terminal output moves the cursor up to redraw" has "$H_WORK/tty.out" $'\x1b\\[[0-9]*A'
+check "berthctl pull: ...and clears each line it redraws" has "$H_WORK/tty.out" $'\r\x1b\\[2K'
+check "berthctl pull: without a terminal" sh -c "timeout 120 $(bctl_pull plain) >'$H_WORK/plain.out' 2>&1"
+check "berthctl pull: plain output has no escape sequences or carriage returns" \
+    lacks "$H_WORK/plain.out" $'[\x1b\r]'
+check "berthctl pull: plain output is one line per state change" \
+    sh -c "grep -q ': done' '$H_WORK/plain.out' && grep -q '^pulled ' '$H_WORK/plain.out'"
 check_fails_with "pull: unknown tag is not found" "NotFound|not found|code 5|: 5:" pull --plain-http "$R0/test/busybox:nope"
 check_fails_with "pull: bad reference is invalid" "invalid reference" pull "Bad/Ref"
 

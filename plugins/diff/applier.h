@@ -34,6 +34,9 @@ class Applier {
   absl::Status Finish();
 
   int64_t entries() const { return entries_; }
+  // kOverlayUpper: the directories created for entries below them, less those the layer
+  // listed later, in creation order.
+  std::vector<std::string> implicit_dirs() const;
 
  private:
   struct DeferredDir {
@@ -78,6 +81,8 @@ class Applier {
   bool chown_;
   bool is_root_;
   int64_t entries_ = 0;
+  std::vector<std::string> implicit_dirs_;
+  std::unordered_set<std::string> listed_dirs_;  // directories with an entry of their own
   std::string cached_parent_;
   Fd cached_parent_fd_;
   std::unordered_set<std::string> unpacked_;

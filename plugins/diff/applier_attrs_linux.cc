@@ -139,6 +139,7 @@ absl::Status Applier::SetDirMetadata(struct archive_entry* entry, int dir_fd,
   BERTH_RETURN_IF_ERROR(SetXattrs(entry, dir_fd, -1, ""));
   DeferredDir d{rel, static_cast<mode_t>(archive_entry_perm(entry) & 07777), {}};
   EntryTimes(entry, d.times);
+  listed_dirs_.insert(d.rel);
   Defer(std::move(d), true);
   return absl::OkStatus();
 }

@@ -56,6 +56,14 @@ absl::Status Applier::InheritFromLowers(int parent_fd, const std::string& name,
   return absl::OkStatus();
 }
 
+std::vector<std::string> Applier::implicit_dirs() const {
+  std::vector<std::string> out;
+  for (const std::string& rel : implicit_dirs_) {
+    if (!listed_dirs_.count(rel)) out.push_back(rel);
+  }
+  return out;
+}
+
 void Applier::InvalidateParentCache() {
   cached_parent_fd_.Reset();
   cached_parent_.clear();
@@ -87,8 +95,9 @@ absl::StatusOr<int> Applier::Parent(const std::string& parent, bool create) {
   }
   if (cached_parent_fd_.valid() && cached_parent_ == parent) return cached_parent_fd_.get();
   OnCreateDir on_create;
-  if (!lower_fds_.empty()) {
+  if (options_.mode == Mode::kOverlayUpper) {
     on_create = [this](int parent_fd, const std::string& name, const std::string& rel) {
+      implicit_dirs_.push_back(rel);
       return InheritFromLowers(parent_fd, name, rel);
     };
   }

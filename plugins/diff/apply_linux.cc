@@ -74,6 +74,40 @@ absl::Status ExtractAll(TarSource& source, Applier& applier) {
 
 }  // namespace
 
+absl::Status InheritImplicitDirs(const std::string& upper,
+                                 const std::vector<std::string>& implicit_dirs,
+                                 const std::vector<std::string>& lowers) {
+  Fd root(::open(upper.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return ErrnoStatus(absl::StrCat("open layer root ", upper));
+  std::vector<Fd> lower_fds;
+  for (const std::string& dir : lowers) {
+    lower_fds.emplace_back(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!lower_fds.back().valid()) return ErrnoStatus(absl::StrCat("open lower directory ", dir));
+  }
+  const bool chown = ::geteuid() == 0;
+  // Children first, as Applier::Finish: a parent made read-only must not stop its children.
+  for (auto rel = implicit_dirs.rbegin(); rel != implicit_dirs.rend(); ++rel) {
+    absl::StatusOr<Fd> dir = internal::OpenDirBeneath(root.get(), *rel, /*create=*/false);
+    if (!dir.ok()) continue;
+    for (const Fd& lower : lower_fds) {
+      absl::StatusOr<Fd> from = internal::OpenDirBeneath(lower.get(), *rel, /*create=*/false);
+      if (!from.ok()) continue;
+      struct stat st;
+      if (::fstatat(from->get(), "", &st, AT_EMPTY_PATH) != 0) {
+        return ErrnoStatus(absl::StrCat("stat lower directory ", *rel));
+      }
+      BERTH_ASSIGN_OR_RETURN(Fd to, internal::ReopenDir(dir->get()));
+      const struct timespec times[2] = {st.st_atim, st.st_mtim};
+      if ((chown && ::fchown(to.get(), st.st_uid, st.st_gid) != 0) ||
+          ::fchmod(to.get(), st.st_mode & 07777) != 0 || ::futimens(to.get(), times) != 0) {
+        return ErrnoStatus(absl::StrCat("inherit attributes of directory ", *rel));
+      }
+      break;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ApplyResult> Apply(const Reader& reader, absl::string_view media_type,
                                   const std::string& root_dir, const ApplyOptions& options) {
   Fd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -90,6 +124,7 @@ absl::StatusOr<ApplyResult> Apply(const Reader& reader, absl::string_view media_
   result.compressed_size = source.compressed();
   result.uncompressed_size = source.uncompressed();
   result.entries = applier.entries();
+  result.implicit_dirs = applier.implicit_dirs();
   if (options.expected_diff_id && *options.expected_diff_id != result.diff_id) {
     return absl::FailedPreconditionError(absl::StrCat(
         "layer diff ID mismatch: expected ", *options.expected_diff_id, ", got ", result.diff_id));

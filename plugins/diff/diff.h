@@ -70,6 +70,10 @@ struct ApplyResult {
   int64_t compressed_size = 0;  // bytes read from the Reader
   int64_t uncompressed_size = 0;
   int64_t entries = 0;
+  // kOverlayUpper: directories created for entries below them that the layer never lists
+  // itself, parents first. Their attributes come from `parents`; a layer applied without them
+  // gets them later from InheritImplicitDirs.
+  std::vector<std::string> implicit_dirs;
 };
 
 // Extracts the layer read from `reader` into `root_dir` (must exist and be a directory).
@@ -103,6 +107,15 @@ struct DiffResult {
 // anything the Writer returns.
 absl::StatusOr<DiffResult> Diff(const std::string& lower_dir, const std::string& upper_dir,
                                 Mode mode, const Writer& writer, const DiffOptions& options = {});
+
+// For a kOverlayUpper layer applied into `upper` without its lowers: gives each directory of
+// `implicit_dirs` (ApplyResult::implicit_dirs) the owner, mode and times of the first of
+// `lowers` (uppermost first) that has it, as Apply with `parents` would have. A directory that
+// no lower has keeps 0755 root:root; one no longer in `upper` is skipped. Paths are resolved
+// beneath each root without following symlinks. Errors: errno-mapped, naming the directory.
+absl::Status InheritImplicitDirs(const std::string& upper,
+                                 const std::vector<std::string>& implicit_dirs,
+                                 const std::vector<std::string>& lowers);
 
 // syncfs() on the filesystem holding `root`: one flush after Apply instead of a fsync per file.
 absl::Status SyncFilesystem(const std::string& root);

@@ -1,12 +1,23 @@
 // The layer half of a pull: parallel downloads into the content store, each teed into a
-// LayerStream, and an in-order unpack that applies each layer while it arrives when it can.
+// LayerStream, and unpacks that apply each layer while it arrives.
+//
+// On overlayfs every layer is extracted at once into a parentless snapshot of its own (an
+// overlay upper does not depend on the layers below it), then moved into its place in the
+// chain - one rename onto the fresh, empty upper - as soon as the layer below is committed.
+// Anything unusual (another snapshotter, a resumed download, a layer implying directories it
+// does not list, whose attributes come from the lowers) takes the in-order path: apply onto
+// the prepared snapshot from the stream or from the store.
+#include <sys/stat.h>
+
 #include <condition_variable>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/mount/temp_mount.h"
+#include "core/log.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "plugins/diff/diff.h"
@@ -28,6 +39,10 @@ struct Layer {
   std::condition_variable cv;
   bool downloaded = false;
   absl::Status status;
+  // Staged extraction (overlayfs): the parentless snapshot it went into and the result.
+  std::thread stager;
+  std::string stage_key, stage_dir;
+  absl::StatusOr<diff::ApplyResult> staged = absl::UnavailableError("not staged");
 
   absl::Status WaitDownloaded() {
     std::unique_lock<std::mutex> lock(mu);
@@ -102,6 +117,22 @@ absl::Status Download(PullJob& job, Layer& l) {
   return absl::OkStatus();
 }
 
+// Where a layer applied onto `mounts` lands without mounting: the bind source or the overlay
+// upper ("" for anything else), and the overlay's lower directories, uppermost first.
+std::string DirectDir(const std::vector<mount::Mount>& mounts,
+                      std::vector<std::string>* lowers = nullptr) {
+  if (mounts.size() != 1) return "";
+  const mount::Mount& m = mounts[0];
+  if (m.type == "bind" || m.type == "rbind") return m.source;
+  if (m.type != "overlay") return "";
+  std::string upper;
+  for (const auto& o : m.options) {
+    if (absl::StartsWith(o, "upperdir=")) upper = o.substr(9);
+    if (absl::StartsWith(o, "lowerdir=") && lowers) *lowers = absl::StrSplit(o.substr(9), ':');
+  }
+  return upper;
+}
+
 // Applies `reader` onto `mounts` without mounting when the target is a directory we can
 // write directly (a bind source, an overlay upper), as the walking differ does.
 absl::StatusOr<diff::ApplyResult> ApplyToMounts(const diff::Reader& reader, const Layer& l,
@@ -109,16 +140,8 @@ absl::StatusOr<diff::ApplyResult> ApplyToMounts(const diff::Reader& reader, cons
   diff::ApplyOptions opts;
   opts.expected_digest = l.desc.digest;
   opts.expected_diff_id = l.diff_id;
-  std::string root;
-  if (mounts.size() == 1 && (mounts[0].type == "bind" || mounts[0].type == "rbind")) {
-    root = mounts[0].source;
-  } else if (mounts.size() == 1 && mounts[0].type == "overlay") {
-    opts.mode = diff::Mode::kOverlayUpper;
-    for (const auto& o : mounts[0].options) {
-      if (absl::StartsWith(o, "upperdir=")) root = o.substr(9);
-      if (absl::StartsWith(o, "lowerdir=")) opts.parents = absl::StrSplit(o.substr(9), ':');
-    }
-  }
+  std::string root = DirectDir(mounts, &opts.parents);
+  if (mounts.size() == 1 && mounts[0].type == "overlay") opts.mode = diff::Mode::kOverlayUpper;
   absl::StatusOr<diff::ApplyResult> result;
   if (!root.empty()) {
     result = diff::Apply(reader, l.desc.media_type, root, opts);
@@ -130,6 +153,69 @@ absl::StatusOr<diff::ApplyResult> ApplyToMounts(const diff::Reader& reader, cons
     return result.ok() ? diff::SyncFilesystem(dir) : absl::OkStatus();
   }));
   return result;
+}
+
+std::string ExtractKey(const std::string& chain_id, absl::string_view tag = "") {
+  // containerd's unpacker key format "extract-<unique> <chainID>".
+  static std::atomic<uint64_t> seq{0};
+  return absl::StrCat("extract-", absl::ToUnixNanos(absl::Now()), "-", seq.fetch_add(1), tag, " ",
+                      chain_id);
+}
+
+// The stager thread of layer `l`: extract its stream into a parentless snapshot. The `base`
+// layer of the chain is applied as onto a bind mount (whiteouts hide nothing there).
+void StageLayer(PullJob& job, Layer& l, bool base) {
+  std::string key = ExtractKey(l.chain_id, "-stage");
+  auto mounts = job.snapshots->Create(false, job.ns, job.lease, job.snapshotter, key, "", {});
+  if (mounts.ok()) l.stage_key = key;
+  bool bind = mounts.ok() && mounts->size() == 1 && (*mounts)[0].type != "overlay";
+  std::string dir = bind ? DirectDir(*mounts) : "";
+  if (dir.empty() || !l.stream->Attach()) {
+    l.stream->Detach();
+    l.staged = mounts.ok() ? absl::UnavailableError("no staging directory") : mounts.status();
+    return;
+  }
+  l.stage_dir = dir;
+  std::shared_ptr<LayerStream> s = l.stream;
+  diff::ApplyOptions opts;
+  opts.mode = base ? diff::Mode::kPlain : diff::Mode::kOverlayUpper;
+  opts.expected_digest = l.desc.digest;
+  opts.expected_diff_id = l.diff_id;
+  l.staged = diff::Apply([s](char* b, size_t n) { return s->Read(b, n); }, l.desc.media_type,
+                         dir, opts);
+  l.stream->Detach();  // consumed or failed: an in-order retry reads the store
+  if (l.staged.ok()) {  // flush while other layers still arrive; the commit's sync is then cheap
+    absl::Status synced = diff::SyncFilesystem(dir);
+    if (!synced.ok()) l.staged = synced;
+  }
+}
+
+// Moves layer `l`'s staged extraction into a snapshot on `parent` and commits it.
+absl::Status CommitStaged(PullJob& job, Layer& l, const std::string& parent) {
+  BERTH_RETURN_IF_ERROR(l.WaitDownloaded());
+  std::string key = ExtractKey(l.chain_id);
+  BERTH_ASSIGN_OR_RETURN(auto mounts, job.snapshots->Create(false, job.ns, job.lease,
+                                                            job.snapshotter, key, parent, {}));
+  BERTH_ASSIGN_OR_RETURN(snapshotter::Snapshotter * sn, job.snapshots->Get(job.snapshotter));
+  std::vector<std::string> lowers;
+  std::string target = DirectDir(mounts, &lowers);
+  absl::Status s = target.empty() ? absl::UnavailableError("snapshot has no upper directory")
+                                  : absl::OkStatus();
+  // rename(2) replaces the fresh snapshot's empty directory in one step.
+  if (s.ok() && ::rename(l.stage_dir.c_str(), target.c_str()) != 0) {
+    s = ErrnoStatus(absl::StrCat("move staged layer into ", target));
+  }
+  if (s.ok()) {
+    ::mkdir(l.stage_dir.c_str(), 0755);  // the staging snapshot is removed as it was made
+    if (!l.staged->implicit_dirs.empty() && !lowers.empty()) {
+      s = diff::InheritImplicitDirs(target, l.staged->implicit_dirs, lowers);
+    }
+  }
+  if (s.ok()) s = diff::SyncFilesystem(target);
+  if (s.ok()) s = job.snapshots->Commit(job.ns, job.lease, job.snapshotter, l.chain_id, key, {});
+  if (absl::IsAlreadyExists(s)) s = sn->Remove(job.ns, key);  // a concurrent unpack won
+  if (!s.ok()) sn->Remove(job.ns, key).IgnoreError();
+  return s;
 }
 
 diff::Reader StoreReader(std::shared_ptr<content::ReaderAt> r) {
@@ -223,12 +309,43 @@ absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,
       l.cv.notify_all();
     }
   };
+  // Stagers first: a stream is only kept for a consumer attached before its buffer fills.
+  if (unpack && job.snapshotter == "overlayfs") {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      Layer& l = *layers[i];
+      if (l.need_unpack && l.stream) l.stager = std::thread(StageLayer, std::ref(job), std::ref(l), i == 0);
+    }
+  }
   std::vector<std::thread> threads;
   for (int t = 0; t < std::max(1, job.max_downloads); ++t) threads.emplace_back(worker);
+  auto drop_stage = [&](Layer& l) {
+    if (!l.stage_key.empty()) sn->Remove(job.ns, l.stage_key).IgnoreError();
+    l.stage_key.clear();
+  };
   absl::Status unpack_status;
   for (size_t i = 0; i < layers.size() && unpack_status.ok(); ++i) {
-    if (!layers[i]->need_unpack) continue;
-    unpack_status = Unpack(job, *layers[i], i == 0 ? "" : chain[i - 1]);
+    Layer& l = *layers[i];
+    if (!l.need_unpack) continue;
+    const std::string parent = i == 0 ? "" : chain[i - 1];
+    if (l.stager.joinable()) {
+      l.stager.join();
+      if (l.staged.ok()) {
+        job.progress->Set(l.desc, "layer", "unpacking");
+        absl::Status committed = CommitStaged(job, l, parent);
+        drop_stage(l);
+        if (committed.ok()) {
+          job.progress->Set(l.desc, "layer", "done");
+          continue;
+        }
+        l.staged = committed;
+      }
+      drop_stage(l);
+      if (!job.Cancelled()) {
+        log::Get("transfer")->debug("layer {}: unpacking in order: {}", l.desc.digest,
+                                    l.staged.status().ToString());
+      }
+    }
+    unpack_status = Unpack(job, l, parent);
   }
   if (!unpack_status.ok()) {
     job.cancelled = true;
@@ -237,6 +354,10 @@ absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,
     }
   }
   for (auto& t : threads) t.join();
+  for (auto& l : layers) {
+    if (l->stager.joinable()) l->stager.join();
+    drop_stage(*l);
+  }
   // The root cause: a download failure (an unpack reading that layer's stream fails with it
   // too), else the unpack failure, never the cancellations they caused.
   for (auto& l : layers) {

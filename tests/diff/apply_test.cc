@@ -62,6 +62,44 @@ TEST(ApplyTest, FilesDirsSymlinksModesAndTimes) {
   EXPECT_TRUE(S_ISFIFO(Lstat(root + "/pipe").st_mode));
 }
 
+// The puller extracts overlay uppers without their lowers: Apply names the directories a
+// layer relied on them for, and InheritImplicitDirs gives those their lower attributes later.
+TEST(ApplyTest, OverlayUpperImplicitDirectoriesInheritedLater) {
+  TempDir lower, upper;
+  ASSERT_TRUE(ApplyTar(TarBuilder()
+                           .Dir("usr", {.mode = 0750, .mtime = 1500000000})
+                           .Dir("usr/bin", {.mode = 0711, .mtime = 1400000000})
+                           .Dir("etc", {.mode = 0700})
+                           .Finish(),
+                       lower.path())
+                  .ok());
+  ApplyOptions opts;
+  opts.mode = Mode::kOverlayUpper;
+  auto r = ApplyTar(TarBuilder()
+                        .File("usr/bin/tool", "x")
+                        .File("usr/bin/other", "y")
+                        .File("etc/conf", "z")
+                        .Dir("etc", {.mode = 0755, .mtime = 1600000000})
+                        .File("opt/x/file", "w")
+                        .Finish(),
+                    upper.path(), opts);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->implicit_dirs, (std::vector<std::string>{"usr", "usr/bin", "opt", "opt/x"}))
+      << "etc is listed by the layer itself";
+  ASSERT_TRUE(InheritImplicitDirs(upper.path(), r->implicit_dirs, {lower.path()}).ok());
+  struct stat st = Lstat(upper.path() + "/usr");
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1500000000);
+  st = Lstat(upper.path() + "/usr/bin");
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1400000000);
+  st = Lstat(upper.path() + "/etc");
+  EXPECT_EQ(st.st_mode & 07777, 0755u) << "the layer's own entry wins";
+  EXPECT_EQ(st.st_mtim.tv_sec, 1600000000);
+  EXPECT_EQ(Lstat(upper.path() + "/opt/x").st_mode & 07777, 0755u) << "no lower has it";
+  EXPECT_EQ(ReadAll(upper.path() + "/usr/bin/other"), "y");
+}
+
 TEST(ApplyTest, OwnersWhenRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
   TempDir tmp;

@@ -1,13 +1,18 @@
 // The CRI lifecycle against a real berthd as root: a local busybox image imported with
 // ctr into k8s.io, a private CNI bridge network (bridge + host-local + portmap + loopback from
 // /usr/lib/cni, no masquerade, its own subnet) when the plugins are installed.
+// Stats, OOMKilled, events, metrics, sysctls and run_as_username: cri_integration_more.inc.
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/fs.h"
 #include "grpcpp/grpcpp.h"
@@ -18,6 +23,8 @@ namespace {
 
 namespace v1 = ::runtime::v1;
 constexpr char kImage[] = "berth.local/busybox:latest";
+// The busybox image plus a layer with /etc/passwd naming "app" (uid 1234, gid 2345).
+constexpr char kUserImage[] = "berth.local/busybox-user:latest";
 
 std::string Dir() {
   static std::string d = [] {
@@ -81,6 +88,9 @@ std::unique_ptr<grpc::ClientContext> Ctx() {
 }
 
 class CriTest : public ::testing::Test {
+ public:
+  static v1::RuntimeService::Stub& Runtime() { return daemon_->rt(); }
+
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
@@ -101,6 +111,17 @@ class CriTest : public ::testing::Test {
     std::string cmd = std::string("bash ") + BUSYBOX_IMAGE_SCRIPT + " " + tar + " " + kImage +
                       " >/dev/null && ctr -a " + Sock() + " -n k8s.io images import " + tar + " >/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
+    {
+      std::string d = Dir() + "/userimg";
+      std::string ucmd = "set -e; mkdir -p " + d + "/oci; bash " + BUSYBOX_IMAGE_SCRIPT + " " + d +
+                         "/bb.tar " + kUserImage + " >/dev/null; tar -xf " + d + "/bb.tar -C " + d +
+                         "/oci; /usr/bin/python3 " + ADD_USER_LAYER_SCRIPT + " " + d +
+                         "/oci 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345:app:/:/bin/sh\n' "
+                         "'root:x:0:\nextra:x:3456:app\n'; tar -C " + d +
+                         "/oci -cf " + d + "/user.tar oci-layout index.json blobs; ctr -a " + Sock() +
+                         " -n k8s.io images import " + d + "/user.tar >/dev/null";
+      have_user_image_ = std::system(("bash -c \"" + ucmd + "\"").c_str()) == 0;
+    }
   }
   static void TearDownTestSuite() {
     if (daemon_) {
@@ -149,8 +170,10 @@ class CriTest : public ::testing::Test {
   }
 
   static Daemon* daemon_;
+  static bool have_user_image_;
 };
 Daemon* CriTest::daemon_ = nullptr;
+bool CriTest::have_user_image_ = false;
 
 TEST_F(CriTest, VersionStatusAndImages) {
   v1::VersionResponse v;
@@ -294,5 +317,7 @@ TEST_F(CriTest, HostNetworkPodAndRestartKeepsPod) {
   v1::RemovePodSandboxResponse rpresp;
   EXPECT_TRUE(daemon_->rt().RemovePodSandbox(Ctx().get(), rpreq, &rpresp).ok());
 }
+
+#include "cri_integration_more.inc"
 
 }  // namespace

@@ -91,6 +91,11 @@ void FifoPump::Run() {
   done_ = true;
 }
 
+std::string StdinFifoBeside(const std::string& stdout_fifo) {
+  size_t slash = stdout_fifo.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : stdout_fifo.substr(0, slash)) + "/stdin";
+}
+
 AttachPoint::~AttachPoint() { CloseStdin(); }
 
 int AttachPoint::AddTap(TapFn fn) {

@@ -102,6 +102,9 @@ class AttachPoint {
   bool stdin_once_ ABSL_GUARDED_BY(stdin_mu_) = false;
 };
 
+// The container's stdin fifo: "stdin" beside its stdout fifo (<state>/containers/<id>/).
+std::string StdinFifoBeside(const std::string& stdout_fifo);
+
 // A container's stdout/stderr fifos -> its log_path in the CRI format (cri/log_format.h), and
 // to the taps of its AttachPoint.
 class ContainerLogger {

@@ -38,9 +38,12 @@ void WriteAllFd(int fd, absl::string_view d) {
 
 std::string Upgrade(const std::string& url, const std::string& extra_headers, int* fd,
                     std::string* rest) {
+  *fd = -1;
   size_t host_end = url.find('/', 7);
+  if (url.size() < 8 || host_end == std::string::npos) return "";
   std::string path = url.substr(host_end);
   size_t colon = url.rfind(':', host_end);
+  if (colon == std::string::npos) return "";
   uint32_t port = 0;
   if (!absl::SimpleAtoi(url.substr(colon + 1, host_end - colon - 1), &port)) return "";
   *fd = Dial(static_cast<uint16_t>(port));

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <random>
@@ -66,10 +67,13 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, in
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path));
+  // Read straight into the string: callers include threads with 64 KiB stacks (the shim's
+  // reaper), where a large stack buffer would jump the guard page into a neighbour's memory.
   std::string out;
-  char buf[65536];
+  size_t used = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (out.size() - used < 4096) out.resize(std::max<size_t>(out.size() * 2, 16384));
+    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
@@ -77,9 +81,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
       return ErrnoStatus(err, absl::StrCat("read ", path));
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
   ::close(fd);
+  out.resize(used);
   return out;
 }
 

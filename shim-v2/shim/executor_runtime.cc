@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "executor/executor.h"
@@ -30,7 +34,10 @@ absl::StatusOr<pid_t> ExecutorRuntime::Create(const CreateOptions& opts) {
   } else {
     c.stdin_fd = c.stdout_fd = c.stderr_fd = devnull_;
   }
-  return ex_->Create(opts.id, c);
+  BERTH_ASSIGN_OR_RETURN(pid_t pid, ex_->Create(opts.id, c));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(absl::StrCat(opts.bundle, "/", kInitPidFile),
+                                            std::to_string(pid), 0644));
+  return pid;
 }
 
 absl::Status ExecutorRuntime::Start(const std::string& id) { return ex_->Start(id); }

@@ -16,16 +16,6 @@
 namespace berth::shim {
 namespace {
 
-absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
-  auto data = berth::fs::ReadFile(path);
-  if (!data.ok()) return data.status();
-  int pid = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*data), &pid) || pid <= 0) {
-    return absl::InternalError(absl::StrCat("bad pid file ", path));
-  }
-  return pid;
-}
-
 // Maps the runtime's words to containerd's errdefs-like codes.
 absl::Status ClassifyFailure(const std::string& verb, const std::string& msg) {
   std::string text = absl::StrCat(verb, ": ", msg);
@@ -41,6 +31,16 @@ absl::Status ClassifyFailure(const std::string& verb, const std::string& msg) {
 }
 
 }  // namespace
+
+absl::StatusOr<pid_t> ReadPidFile(const std::string& path) {
+  auto data = berth::fs::ReadFile(path);
+  if (!data.ok()) return data.status();
+  int pid = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*data), &pid) || pid <= 0) {
+    return absl::InternalError(absl::StrCat("bad pid file ", path));
+  }
+  return pid;
+}
 
 RuncCliRuntime::RuncCliRuntime(std::string binary, std::string root, std::string work_dir)
     : binary_(std::move(binary)), root_(std::move(root)), work_dir_(std::move(work_dir)) {}
@@ -87,7 +87,7 @@ absl::Status RuncCliRuntime::Exec0(std::vector<std::string> args, std::string* o
 }
 
 absl::StatusOr<pid_t> RuncCliRuntime::Create(const CreateOptions& opts) {
-  std::string pid_file = opts.bundle + "/init.pid";
+  std::string pid_file = absl::StrCat(opts.bundle, "/", kInitPidFile);
   unlink(pid_file.c_str());
   std::vector<std::string> argv = Base();
   for (const char* a : {"create", "--bundle"}) argv.push_back(a);

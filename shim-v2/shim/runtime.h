@@ -1,6 +1,6 @@
 // The container operations the Task service needs, over one OCI bundle. Implementations:
-// RuncCliRuntime (an OCI runtime's command line: berth-runc, runc) today; an in-process
-// adapter over berth::executor when its container API lands. Processes started here must
+// RuncCliRuntime (an OCI runtime's command line: berth-runc, runc) and ExecutorRuntime (the
+// embedded berth::executor, in process). Processes started here must
 // end up as children of the shim (directly or by re-parenting to the subreaper): the
 // Reaper reports their exits.
 #pragma once
@@ -35,6 +35,11 @@ struct ExecOptions {
   StdioFds stdio;
   std::string console_socket;
 };
+
+// Both runtimes leave the init pid in <bundle>/init.pid, as runc does for containerd's shim:
+// the `delete` command of a dead shim reports it.
+inline constexpr char kInitPidFile[] = "init.pid";
+absl::StatusOr<pid_t> ReadPidFile(const std::string& path);
 
 class Runtime {
  public:

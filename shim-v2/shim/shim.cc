@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
@@ -223,6 +224,7 @@ int Delete(const Flags& f) {
       root = lines[1];
     }
   }
+  absl::StatusOr<pid_t> pid = ReadPidFile(absl::StrCat(bundle, "/", kInitPidFile));
   std::unique_ptr<Runtime> runtime = NewRuntime(binary, root, bundle);
   // NotFound is the normal case: the serving shim deleted the container before it exited.
   if (absl::Status st = runtime->Delete(f.id, /*force=*/true);
@@ -234,8 +236,10 @@ int Delete(const Flags& f) {
   }
   ::containerd::task::v2::DeleteResponse resp;
   resp.set_exit_status(128 + SIGKILL);
-  absl::Time now = absl::Now();
-  resp.mutable_exited_at()->set_seconds(absl::ToUnixSeconds(now));
+  if (pid.ok()) resp.set_pid(static_cast<uint32_t>(*pid));
+  const int64_t now = absl::ToUnixNanos(absl::Now());
+  resp.mutable_exited_at()->set_seconds(now / 1'000'000'000);
+  resp.mutable_exited_at()->set_nanos(static_cast<int32_t>(now % 1'000'000'000));
   std::string out = resp.SerializeAsString();
   return fwrite(out.data(), 1, out.size(), stdout) == out.size() ? 0 : 1;
 }

@@ -1,7 +1,11 @@
 #include "core/fs.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+
+#include <random>
 
 #include "gtest/gtest.h"
 
@@ -33,6 +37,53 @@ TEST_F(FsTest, AtomicWriteReplacesContent) {
 
 TEST_F(FsTest, ReadMissingIsNotFound) {
   EXPECT_EQ(ReadFile(dir_ + "/nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(FsTest, ReadsLargeEmptyAndProcFiles) {
+  std::string big(300'000, '\0');
+  std::mt19937 rng(7);
+  for (char& c : big) c = static_cast<char>(rng());
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/big", big).ok());
+  EXPECT_EQ(ReadFile(dir_ + "/big").value(), big);
+  ASSERT_TRUE(WriteFileAtomic(dir_ + "/empty", "").ok());
+  EXPECT_EQ(ReadFile(dir_ + "/empty").value(), "");
+  auto self = ReadFile("/proc/self/status");  // st_size 0: read until EOF
+  ASSERT_TRUE(self.ok());
+  EXPECT_NE(self->find("Pid:"), std::string::npos);
+}
+
+// The shim's reaper calls ReadFile on a 64 KiB stack. Give it exactly that, with nothing but
+// PROT_NONE below: a large stack buffer would reach past the stack (read() then fails with
+// EFAULT; in the shim it silently wrote into a neighbouring thread's memory).
+TEST_F(FsTest, ReadFileFitsInASmallThreadStack) {
+  constexpr size_t kStack = 64 * 1024, kNoMansLand = 1024 * 1024;
+  void* region = ::mmap(nullptr, kNoMansLand + kStack, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(region, MAP_FAILED);
+  char* stack = static_cast<char*>(region) + kNoMansLand;
+  ASSERT_EQ(::mprotect(stack, kStack, PROT_READ | PROT_WRITE), 0);
+  struct Job {
+    std::string path;
+    absl::StatusOr<std::string> got = absl::UnknownError("not run");
+  } job{dir_ + "/small"};
+  ASSERT_TRUE(WriteFileAtomic(job.path, "12345\n").ok());
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, stack, kStack);
+  pthread_t tid;
+  ASSERT_EQ(pthread_create(
+                &tid, &attr,
+                [](void* arg) -> void* {
+                  auto* j = static_cast<Job*>(arg);
+                  j->got = ReadFile(j->path);
+                  return nullptr;
+                },
+                &job),
+            0);
+  pthread_join(tid, nullptr);
+  pthread_attr_destroy(&attr);
+  ::munmap(region, kNoMansLand + kStack);
+  ASSERT_TRUE(job.got.ok()) << job.got.status();
+  EXPECT_EQ(*job.got, "12345\n");
 }
 
 TEST_F(FsTest, MkdirAllCreatesChainAndAcceptsExisting) {

@@ -41,4 +41,11 @@ absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Transfer::Import(
   return Drain(reader, progress, absl::StrCat("import ", req.path()));
 }
 
+absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Transfer::Push(
+    const xferpb::PushRequest& req, const ProgressCallback& progress, const CallOptions& call) {
+  auto ctx = conn_->NewContext(call, /*stream=*/true);
+  auto reader = stub_->Push(ctx.get(), req);
+  return Drain(reader, progress, absl::StrCat("push ", req.image()));
+}
+
 }  // namespace berth::client

@@ -1,5 +1,5 @@
-// Daemon-side image transfers (Berth's berth.services.transfer.v1.Transfer): pulls from a
-// registry and imports of archives, each reporting a stream of progress.
+// Daemon-side image transfers (Berth's berth.services.transfer.v1.Transfer): pulls from and
+// pushes to a registry and imports of archives, each reporting a stream of progress.
 #pragma once
 
 #include <functional>
@@ -31,6 +31,15 @@ class Transfer {
   // Imports an archive at a path on the daemon's host (OCI layout tar or docker save).
   absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Import(
       const xferpb::ImportRequest& req, const ProgressCallback& progress,
+      const CallOptions& call = {});
+  // Pushes local image req.image() to req.remote() (or its own name) on a registry; `progress`
+  // sees per-blob states (checking, uploading with bytes, exists, mounted, done). Returns one
+  // image: the remote name and the pushed descriptor. Errors: NotFound (no such image, or a
+  // blob it needs is not in the daemon's content store: the message names it),
+  // Unauthenticated/PermissionDenied, Unavailable, FailedPrecondition (the registry refused a
+  // manifest or answered another digest), Unimplemented for a daemon without push.
+  absl::StatusOr<std::vector<xferpb::Progress::ImageResult>> Push(
+      const xferpb::PushRequest& req, const ProgressCallback& progress,
       const CallOptions& call = {});
 
  private:

@@ -8,7 +8,7 @@ _berthctl() {
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
     local globals="-a --address -n --namespace --format --timeout -h --help --help-all"
-    local commands="version info plugins namespaces snapshots content leases events images pull ps kill rm logs run exec"
+    local commands="version info plugins namespaces snapshots content leases events images pull push ps kill rm logs run exec"
     local conn=() i cmd="" sub=""
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -27,6 +27,7 @@ _berthctl() {
         --runtime) COMPREPLY=($(compgen -W "io.containerd.runc.v2 io.containerd.berth.v2" -- "$cur")); return ;;
         -s|--signal) COMPREPLY=($(compgen -W "SIGTERM SIGKILL SIGINT SIGHUP SIGUSR1 SIGUSR2 SIGQUIT" -- "$cur")); return ;;
         -a|--address|--log-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --hosts-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         -v|--volume) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
@@ -50,6 +51,10 @@ _berthctl() {
                 COMPREPLY=($(compgen -W "$(containers)" -- "$cur")); fi ;;
         ps) COMPREPLY=($(compgen -W "-a --all -q --quiet" -- "$cur")) ;;
         pull) COMPREPLY=($(compgen -W "--plain-http --skip-verify -u --user --hosts-dir --max-concurrent-downloads --no-unpack --snapshotter" -- "$cur")) ;;
+        push)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--plain-http --skip-verify -u --user --hosts-dir --platform --max-concurrent-uploads" -- "$cur"))
+            elif [ -z "$sub" ]; then COMPREPLY=($(compgen -W "$(images)" -- "$cur")); fi ;;
     esac
 }
 complete -F _berthctl berthctl

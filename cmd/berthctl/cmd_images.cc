@@ -1,4 +1,4 @@
-// images ls|rm|tag|inspect|import and pull.
+// images ls|rm|tag|inspect|import, pull and push.
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "client/archive_import.h"
 #include "client/image_resolve.h"
 #include "client/progress.h"
@@ -25,6 +26,8 @@ struct ImageFlags {
   bool plain_http = false, skip_verify = false;
   std::string user, hosts_dir;
   int max_downloads = 0;
+  int max_uploads = 0;
+  std::vector<std::string> platforms;
 };
 
 ImageFlags& Flags() {
@@ -176,6 +179,14 @@ int Import(Context& ctx) {
   });
 }
 
+// -u USER[:PASSWORD] as request credentials.
+void SetAuth(const std::string& user, client::xferpb::RegistryAuth* auth) {
+  if (user.empty()) return;
+  size_t colon = user.find(':');
+  auth->set_username(user.substr(0, colon));
+  if (colon != std::string::npos) auth->set_password(user.substr(colon + 1));
+}
+
 int Pull(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
     const ImageFlags& f = Flags();
@@ -187,16 +198,42 @@ int Pull(Context& ctx) {
     req.set_skip_verify(f.skip_verify);
     req.set_hosts_dir(f.hosts_dir);
     req.set_max_concurrent_downloads(static_cast<uint32_t>(f.max_downloads));
-    if (!f.user.empty()) {
-      size_t colon = f.user.find(':');
-      req.mutable_auth()->set_username(f.user.substr(0, colon));
-      if (colon != std::string::npos) req.mutable_auth()->set_password(f.user.substr(colon + 1));
-    }
+    SetAuth(f.user, req.mutable_auth());
     ProgressPrinter printer;
     auto r = c.transfer().Pull(req, [&](const client::xferpb::Progress& p) { printer(p); });
     printer.Finish();
     if (!r.ok()) return r.status();
     for (const auto& i : *r) std::cout << "pulled " << i.name() << " " << i.target().digest() << "\n";
+    return 0;
+  });
+}
+
+int Push(Context& ctx) {
+  return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
+    const ImageFlags& f = Flags();
+    client::xferpb::PushRequest req;
+    req.set_image(f.names.at(0));
+    if (f.names.size() > 1) req.set_remote(f.names[1]);
+    req.set_plain_http(f.plain_http);
+    req.set_skip_verify(f.skip_verify);
+    req.set_hosts_dir(f.hosts_dir);
+    req.set_max_concurrent_uploads(static_cast<uint32_t>(f.max_uploads));
+    SetAuth(f.user, req.mutable_auth());
+    for (const std::string& p : f.platforms) {
+      std::vector<std::string> parts = absl::StrSplit(p, '/');
+      if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
+        return absl::InvalidArgumentError("--platform " + p + ": expected OS/ARCH[/VARIANT]");
+      }
+      auto* pl = req.add_platforms();
+      pl->set_os(parts[0]);
+      pl->set_architecture(parts[1]);
+      if (parts.size() == 3) pl->set_variant(parts[2]);
+    }
+    ProgressPrinter printer;
+    auto r = c.transfer().Push(req, [&](const client::xferpb::Progress& p) { printer(p); });
+    printer.Finish();
+    if (!r.ok()) return r.status();
+    for (const auto& i : *r) std::cout << "pushed " << i.name() << " " << i.target().digest() << "\n";
     return 0;
   });
 }
@@ -238,6 +275,18 @@ void AddImageCommands(CLI::App& app, Context& ctx) {
   pull->add_flag("--no-unpack", f.no_unpack, "Do not unpack into snapshots");
   pull->add_option("--snapshotter", f.snapshotter, "Snapshotter")->capture_default_str();
   pull->callback([&ctx] { ctx.action = [&ctx] { return Pull(ctx); }; });
+
+  auto* push = app.add_subcommand("push", "Push an image to a registry (daemon-side)");
+  push->add_option("image", f.names, "IMAGE [REMOTE]: the local image, where to push it")
+      ->required()
+      ->expected(1, 2);
+  push->add_flag("--plain-http", f.plain_http, "Talk HTTP to the registry");
+  push->add_flag("--skip-verify", f.skip_verify, "Do not verify the registry's certificate");
+  push->add_option("-u,--user", f.user, "Registry credentials USER[:PASSWORD]");
+  push->add_option("--hosts-dir", f.hosts_dir, "Directory of <host>/hosts.toml");
+  push->add_option("--platform", f.platforms, "Manifests of an index to push (OS/ARCH[/VARIANT])");
+  push->add_option("--max-concurrent-uploads", f.max_uploads, "Blobs uploaded at once");
+  push->callback([&ctx] { ctx.action = [&ctx] { return Push(ctx); }; });
 }
 
 }  // namespace berth::ctl

@@ -37,7 +37,7 @@ class Context {
 
 void AddSystemCommands(CLI::App& app, Context& ctx);     // version info plugins namespaces
                                                          // snapshots content leases events
-void AddImageCommands(CLI::App& app, Context& ctx);      // images pull
+void AddImageCommands(CLI::App& app, Context& ctx);      // images pull push
 void AddContainerCommands(CLI::App& app, Context& ctx);  // ps kill rm logs
 void AddRunCommands(CLI::App& app, Context& ctx);        // run exec
 

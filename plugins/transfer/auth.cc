@@ -166,4 +166,8 @@ std::string PullScope(const std::string& repository) {
   return absl::StrCat("repository:", repository, ":pull");
 }
 
+std::string PushScope(const std::string& repository) {
+  return absl::StrCat("repository:", repository, ":pull,push");
+}
+
 }  // namespace berth::transfer

@@ -52,5 +52,7 @@ std::string BasicAuthorization(const std::string& user, const std::string& passw
 
 // The scope a pull of `repository` needs: "repository:<repo>:pull".
 std::string PullScope(const std::string& repository);
+// The scope a push needs: "repository:<repo>:pull,push".
+std::string PushScope(const std::string& repository);
 
 }  // namespace berth::transfer

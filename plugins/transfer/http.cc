@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -23,8 +25,43 @@ struct Exchange {
   const HttpRequest* req;
   HttpResponse* resp;
   bool headers_done = false;
-  absl::Status error;  // set by a callback that aborted the transfer
+  absl::Status error;      // set by a callback that aborted the transfer
+  int64_t put_offset = 0;  // next byte of a PUT body
 };
+
+size_t OnRead(char* buf, size_t size, size_t n, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  const HttpRequest& req = *ex->req;
+  size_t len = size * n;
+  if (!req.read_body) {
+    size_t off = static_cast<size_t>(ex->put_offset);
+    size_t k = off >= req.body.size() ? 0 : std::min(len, req.body.size() - off);
+    if (k > 0) req.body.copy(buf, k, off);
+    ex->put_offset += static_cast<int64_t>(k);
+    return k;
+  }
+  if (ex->put_offset >= req.body_size) return 0;
+  len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), req.body_size - ex->put_offset));
+  absl::StatusOr<size_t> got = req.read_body(ex->put_offset, buf, len);
+  if (!got.ok()) {
+    ex->error = got.status();
+    return CURL_READFUNC_ABORT;
+  }
+  if (*got == 0) {  // the source ended early: a short body would be a silent corruption
+    ex->error = absl::DataLossError(absl::StrCat("upload to ", req.url, ": source ended at byte ",
+                                                 ex->put_offset, " of ", req.body_size));
+    return CURL_READFUNC_ABORT;
+  }
+  ex->put_offset += static_cast<int64_t>(*got);
+  return *got;
+}
+
+// curl rewinds the body when it must send it again (redirect, authentication).
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  static_cast<Exchange*>(user)->put_offset = offset;
+  return CURL_SEEKFUNC_OK;
+}
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* ex = static_cast<Exchange*>(user);
@@ -101,6 +138,13 @@ CURL* ThreadHandle() {
 
 }  // namespace
 
+std::string UrlEscape(const std::string& s) {
+  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
+  std::string out = e ? e : "";
+  curl_free(e);
+  return out;
+}
+
 std::string HttpResponse::Header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? "" : it->second;
@@ -117,9 +161,11 @@ absl::StatusOr<HttpResponse> HttpDo(const HttpRequest& req) {
   CURL* h = ThreadHandle();
   if (h == nullptr) return absl::InternalError("curl_easy_init failed");
   HttpResponse resp;
-  Exchange ex{&req, &resp, false, absl::OkStatus()};
+  Exchange ex{&req, &resp, false, absl::OkStatus(), 0};
   curl_slist* headers = nullptr;
   for (const auto& hd : req.headers) headers = curl_slist_append(headers, hd.c_str());
+  // No "Expect: 100-continue" round trip before a body: registries answer at the end anyway.
+  if (req.method == "PUT" || req.method == "POST") headers = curl_slist_append(headers, "Expect:");
   std::string range = req.range_from > 0 ? absl::StrCat(req.range_from, "-") : "";
   std::string ca = req.ca_files.empty() ? "" : CaBundle(req.ca_files);
   curl_blob ca_blob{ca.data(), ca.size(), CURL_BLOB_NOCOPY};
@@ -147,6 +193,15 @@ absl::StatusOr<HttpResponse> HttpDo(const HttpRequest& req) {
   if (req.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+  }
+  if (req.method == "PUT") {
+    int64_t size = req.read_body ? req.body_size : static_cast<int64_t>(req.body.size());
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &OnRead);
+    curl_easy_setopt(h, CURLOPT_READDATA, &ex);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, &OnSeek);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, &ex);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
   }
   if (req.skip_verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -18,10 +18,15 @@
 namespace berth::transfer {
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, HEAD, POST
+  std::string method = "GET";  // GET, HEAD, POST, PUT
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
-  std::string body;                  // POST body
+  std::string body;                  // POST body; PUT body when read_body is null
+  // PUT only: the body streamed from this callback, `body_size` bytes in all. It is asked for
+  // bytes from `offset` (0 again when curl rewinds for a redirect or an auth round) and returns
+  // how many it put in `buf` (0 only at the end); an error aborts the transfer and is returned.
+  std::function<absl::StatusOr<size_t>(int64_t offset, char* buf, size_t len)> read_body;
+  int64_t body_size = 0;
   int64_t range_from = 0;            // > 0: "Range: bytes=<n>-"
   bool skip_verify = false;
   std::vector<std::string> ca_files;  // added to the system CAs
@@ -52,5 +57,8 @@ struct HttpResponse {
 // TLS, "no progress for N s"), ResourceExhausted when a buffered body exceeds max_body, or
 // whatever on_body / on_headers returned. Any HTTP status is a successful exchange.
 absl::StatusOr<HttpResponse> HttpDo(const HttpRequest& request);
+
+// Percent-encodes `s` for a URL query value ("sha256:ab" -> "sha256%3Aab").
+std::string UrlEscape(const std::string& s);
 
 }  // namespace berth::transfer

@@ -15,6 +15,7 @@ struct TransferToml {
     TomlReader r(section, "[plugins.\"io.containerd.transfer.v1.berth\"]");
     r.String("config_path", &out.config.config_path);
     r.Int("max_concurrent_downloads", &out.config.max_concurrent_downloads);
+    r.Int("max_concurrent_uploads", &out.config.max_concurrent_uploads);
     r.Int("low_speed_seconds", &out.config.low_speed_seconds);
     r.Int("max_attempts", &out.config.max_attempts);
     r.String("snapshotter", &out.config.default_snapshotter);
@@ -25,6 +26,9 @@ struct TransferToml {
     if (config.max_concurrent_downloads < 1 || config.max_concurrent_downloads > 64) {
       return absl::InvalidArgumentError("max_concurrent_downloads must be within 1..64");
     }
+    if (config.max_concurrent_uploads < 1 || config.max_concurrent_uploads > 64) {
+      return absl::InvalidArgumentError("max_concurrent_uploads must be within 1..64");
+    }
     if (config.low_speed_seconds < 1) return absl::InvalidArgumentError("low_speed_seconds must be >= 1");
     if (config.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be >= 1");
     return absl::OkStatus();
@@ -32,6 +36,7 @@ struct TransferToml {
   toml::table ToToml() const {
     return toml::table{{"config_path", config.config_path},
                        {"max_concurrent_downloads", config.max_concurrent_downloads},
+                       {"max_concurrent_uploads", config.max_concurrent_uploads},
                        {"low_speed_seconds", config.low_speed_seconds},
                        {"max_attempts", config.max_attempts},
                        {"snapshotter", config.default_snapshotter}};

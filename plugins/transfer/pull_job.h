@@ -28,7 +28,8 @@ class ProgressTracker {
   explicit ProgressTracker(const ProgressFn* fn) : fn_(fn) {}
   void Set(const Descriptor& d, const std::string& kind, const std::string& state,
            int64_t offset = -1, const std::string& error = "");
-  void Bytes(const Descriptor& d, const std::string& kind, int64_t offset);
+  void Bytes(const Descriptor& d, const std::string& kind, int64_t offset,
+             const std::string& state = "downloading");
   // The first error the ProgressFn returned (the pull is then cancelled).
   absl::Status status();
 

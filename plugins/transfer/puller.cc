@@ -19,10 +19,11 @@ void ProgressTracker::Set(const Descriptor& d, const std::string& kind, const st
   EmitLocked(item, true);
 }
 
-void ProgressTracker::Bytes(const Descriptor& d, const std::string& kind, int64_t offset) {
+void ProgressTracker::Bytes(const Descriptor& d, const std::string& kind, int64_t offset,
+                            const std::string& state) {
   std::lock_guard<std::mutex> lock(mu_);
-  EmitLocked({absl::StrCat(kind, "-", d.digest), d.digest, d.media_type, "downloading", offset,
-              d.size, ""},
+  EmitLocked({absl::StrCat(kind, "-", d.digest), d.digest, d.media_type, state, offset, d.size,
+              ""},
              false);
 }
 

@@ -29,12 +29,14 @@
 #include "plugins/transfer/auth.h"
 #include "plugins/transfer/manifest.h"
 #include "plugins/transfer/platform.h"
+#include "plugins/transfer/pusher.h"
 
 namespace berth::transfer {
 
 struct PullerConfig {
   std::string config_path = "/etc/berth/certs.d";  // hosts.toml directory
   int max_concurrent_downloads = 3;
+  int max_concurrent_uploads = 3;
   int low_speed_seconds = 30;  // "no progress for N s" fails a transfer
   int max_attempts = 5;        // per request, for transient registry failures
   std::string default_snapshotter = "overlayfs";
@@ -114,6 +116,16 @@ class Puller {
   // an empty list or path.
   absl::Status Export(const std::string& ns, const ExportOptions& options,
                       const ProgressFn& progress);
+
+  // Pushes local image `options.image` to `options.remote` (see pusher.h for the order and
+  // what is sent). Progress items: "layer-", "config-", "manifest-", "index-<digest>" with
+  // states checking, uploading (bytes), exists, mounted, done. Returns the remote name and the
+  // pushed root descriptor. Errors: NotFound (no such image; a required blob absent locally,
+  // naming it), InvalidArgument (bad reference or hosts.toml), FailedPrecondition (no host
+  // with the push capability; the registry refused a manifest or answered another digest),
+  // Unauthenticated / PermissionDenied, Unavailable (after retries), Cancelled.
+  absl::StatusOr<PullResult> Push(const std::string& ns, const PushOptions& options,
+                                  const ProgressFn& progress);
 
   const PullerConfig& config() const { return config_; }
 

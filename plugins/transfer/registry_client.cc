@@ -1,10 +1,12 @@
 #include "plugins/transfer/registry_client.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "content-store/digest.h"
 #include "core/status.h"
@@ -15,13 +17,6 @@ namespace berth::transfer {
 namespace {
 
 bool Retryable(const absl::Status& s) { return absl::IsUnavailable(s); }
-
-std::string UrlEscape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
 
 // "bytes 100-999/1000" -> 100.
 int64_t RangeStart(const std::string& content_range) {
@@ -72,6 +67,21 @@ HttpRequest RegistryClient::Base(const RegistryHost& host, const std::string& pa
   return req;
 }
 
+std::vector<std::string> RegistryClient::Scopes(const std::string& challenge_scope) const {
+  if (!options_.push) {
+    return {challenge_scope.empty() ? PullScope(ref_.repository) : challenge_scope};
+  }
+  // A push token must allow push on our repository whatever the challenge named (a HEAD is
+  // challenged with the pull scope only); other repositories' scopes (mounts) are kept.
+  std::vector<std::string> out{PushScope(ref_.repository)};
+  auto add = [&out](const std::string& s) {
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  };
+  if (challenge_scope != PullScope(ref_.repository)) add(challenge_scope);
+  for (const std::string& s : options_.extra_scopes) add(s);
+  return out;
+}
+
 absl::Status RegistryClient::Authorize(const RegistryHost& host, const HttpResponse& resp) {
   const Credentials& cred = options_.credentials;
   for (const Challenge& ch : ParseChallenges(resp.Headers("www-authenticate"))) {
@@ -87,7 +97,7 @@ absl::Status RegistryClient::Authorize(const RegistryHost& host, const HttpRespo
         if (realm == ch.params.end()) continue;
         auto service = ch.params.find("service");
         auto scope = ch.params.find("scope");
-        std::string sc = scope != ch.params.end() ? scope->second : PullScope(ref_.repository);
+        std::vector<std::string> scopes = Scopes(scope != ch.params.end() ? scope->second : "");
         std::string svc = service != ch.params.end() ? service->second : "";
         HttpRequest tr;
         tr.low_speed_seconds = options_.low_speed_seconds;
@@ -99,11 +109,14 @@ absl::Status RegistryClient::Authorize(const RegistryHost& host, const HttpRespo
           tr.method = "POST";
           tr.headers.push_back("Content-Type: application/x-www-form-urlencoded");
           tr.body = absl::StrCat("grant_type=refresh_token&client_id=berth&service=",
-                                 UrlEscape(svc), "&scope=", UrlEscape(sc),
+                                 UrlEscape(svc), "&scope=", UrlEscape(absl::StrJoin(scopes, " ")),
                                  "&refresh_token=", UrlEscape(cred.identity_token));
         } else {
-          absl::StrAppend(&tr.url, absl::StrContains(tr.url, '?') ? "&" : "?", "scope=",
-                          UrlEscape(sc));
+          // One scope parameter per scope, as docker's token servers expect.
+          for (size_t i = 0; i < scopes.size(); ++i) {
+            absl::StrAppend(&tr.url, i == 0 && !absl::StrContains(tr.url, '?') ? "?" : "&",
+                            "scope=", UrlEscape(scopes[i]));
+          }
           if (!svc.empty()) absl::StrAppend(&tr.url, "&service=", UrlEscape(svc));
           if (!cred.username.empty()) {
             tr.headers.push_back("Authorization: " +

@@ -8,6 +8,12 @@
 // credentials) and the request repeated once. Transient failures (transport errors, 5xx, 429)
 // are retried with exponential backoff; a blob transfer resumes where its sink stopped with a
 // Range request. Thread-safe: layers are fetched in parallel through one client.
+//
+// Push (distribution-spec "push", implemented in registry_push.cc): with ClientOptions::push
+// the Bearer token is asked for "repository:<repo>:pull,push" (plus the pull scope of each
+// repository a blob is mounted from); HEAD to skip blobs the repository has, POST + monolithic
+// PUT (or a cross-repository mount) for the others, PUT of manifests last. A pusher gives the
+// client one host: the first with the "push" capability.
 #pragma once
 
 #include <functional>
@@ -45,7 +51,14 @@ struct ClientOptions {
   absl::Duration initial_backoff = absl::Milliseconds(500);
   // Polled between retries and while bytes flow; true aborts with Cancelled.
   std::function<bool()> cancelled;
+  // Token scopes for a push (see above) instead of the pull scope.
+  bool push = false;
+  std::vector<std::string> extra_scopes = {};  // e.g. "repository:other/repo:pull" for mounts
 };
+
+// Bytes [offset, offset + len) of a blob being pushed: how many were put in `buf` (0 only past
+// the end). Called again from 0 when an upload is retried.
+using BlobReader = std::function<absl::StatusOr<size_t>(int64_t offset, char* buf, size_t len)>;
 
 class RegistryClient {
  public:
@@ -67,6 +80,29 @@ class RegistryClient {
   // verify (the content store does at commit). Errors as Resolve, plus what the sink returns.
   absl::Status FetchBlob(const Descriptor& desc, BlobSink& sink);
 
+  // --- push (hosts with the push capability only) ---
+
+  // Whether the repository already holds blob `desc` (HEAD /blobs/<digest>; 404 -> false).
+  // Errors as Resolve.
+  absl::StatusOr<bool> BlobExists(const Descriptor& desc);
+
+  // Uploads blob `desc` (size and digest must be right: the registry verifies them): POST
+  // /blobs/uploads/ (with ?mount=<digest>&from=<mount_from> when mount_from is set; a 201 means
+  // mounted, nothing to send), then PUT <Location>?digest=<digest> with desc.size bytes from
+  // `read` (Location may be absolute or relative). `on_bytes` (may be null) sees the bytes sent
+  // so far. Returns true when the blob was mounted. FailedPrecondition when the registry's
+  // Docker-Content-Digest names another digest or it answers the upload start without a
+  // Location; DataLoss when `read` ends early; otherwise as Resolve, plus read's errors.
+  absl::StatusOr<bool> PushBlob(const Descriptor& desc, const BlobReader& read,
+                                const std::string& mount_from,
+                                const std::function<void(int64_t)>& on_bytes);
+
+  // PUT /manifests/<tag_or_digest> of manifest/index `bytes` with Content-Type
+  // desc.media_type. FailedPrecondition when the registry refuses it (e.g. a blob it references
+  // is unknown: the registry's message is kept) or its Docker-Content-Digest is not desc.digest.
+  absl::Status PushManifest(const Descriptor& desc, const std::string& bytes,
+                            const std::string& tag_or_digest);
+
   const Reference& reference() const { return ref_; }
 
  private:
@@ -77,6 +113,8 @@ class RegistryClient {
   // One request with authentication (answers one 401).
   absl::StatusOr<HttpResponse> Send(const RegistryHost& host, HttpRequest req);
   absl::Status Authorize(const RegistryHost& host, const HttpResponse& challenge_response);
+  // The scopes to ask a token server for, given the challenge's scope ("" when none).
+  std::vector<std::string> Scopes(const std::string& challenge_scope) const;
   HttpRequest Base(const RegistryHost& host, const std::string& path) const;
   bool Cancelled() const { return options_.cancelled && options_.cancelled(); }
 

@@ -47,6 +47,26 @@ absl::StatusOr<::berth::transfer::ExportOptions> FromProto(const pb::ExportReque
   return o;
 }
 
+absl::StatusOr<::berth::transfer::PushOptions> FromProto(const pb::PushRequest& req) {
+  if (req.image().empty()) return absl::InvalidArgumentError("push: image is required");
+  ::berth::transfer::PushOptions o;
+  o.image = req.image();
+  o.remote = req.remote();
+  for (const auto& p : req.platforms()) {
+    if (p.os().empty() || p.architecture().empty()) {
+      return absl::InvalidArgumentError("push: a platform needs os and architecture");
+    }
+    o.platforms.push_back(::berth::transfer::Normalize({p.os(), p.architecture(), p.variant(), ""}));
+  }
+  o.credentials = {req.auth().username(), req.auth().password(), req.auth().identity_token(),
+                   req.auth().registry_token()};
+  o.plain_http = req.plain_http();
+  o.skip_verify = req.skip_verify();
+  o.hosts_dir = req.hosts_dir();
+  o.max_concurrent_uploads = static_cast<int>(std::min<uint32_t>(req.max_concurrent_uploads(), 64));
+  return o;
+}
+
 namespace {
 void SetNow(pb::Progress* out) {
   int64_t ns = absl::ToUnixNanos(absl::Now());

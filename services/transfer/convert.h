@@ -18,6 +18,10 @@ absl::StatusOr<::berth::transfer::ImportOptions> FromProto(
 absl::StatusOr<::berth::transfer::ExportOptions> FromProto(
     const ::berth::services::transfer::v1::ExportRequest& req);
 
+// InvalidArgument for an empty image name or a platform without os/architecture.
+absl::StatusOr<::berth::transfer::PushOptions> FromProto(
+    const ::berth::services::transfer::v1::PushRequest& req);
+
 void ToProto(const std::vector<::berth::transfer::ProgressItem>& items,
              ::berth::services::transfer::v1::Progress* out);
 

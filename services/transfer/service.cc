@@ -46,6 +46,16 @@ class TransferService : public pb::Transfer::Service {
                });
   }
 
+  grpc::Status Push(grpc::ServerContext* ctx, const pb::PushRequest* req,
+                    grpc::ServerWriter<pb::Progress>* writer) override {
+    return Run(ctx, *req, writer,
+               [&](const std::string& ns, const auto& opts, const auto& fn)
+                   -> absl::StatusOr<std::vector<::berth::transfer::PullResult>> {
+                 BERTH_ASSIGN_OR_RETURN(auto r, puller_->Push(ns, opts, fn));
+                 return std::vector<::berth::transfer::PullResult>{std::move(r)};
+               });
+  }
+
  private:
   // Namespace, conversion, the core call with progress streamed to the client, the final
   // message. The core serialises progress calls; a failed write means the client went away.

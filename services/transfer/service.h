@@ -1,5 +1,5 @@
 // berth.services.transfer.v1.Transfer (io.containerd.grpc.v1.transfer) over the puller:
-// Pull, Import and Export stream Progress; the last message has `done` and the images.
+// Pull, Import, Export and Push stream Progress; the last message has `done` and the images.
 #pragma once
 
 #include "plugins/registry/registry.h"

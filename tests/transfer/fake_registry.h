@@ -1,5 +1,6 @@
 // A tiny HTTP/1.1 server on 127.0.0.1 for registry client tests: one thread per connection,
-// one request per connection (Connection: close), answers from a handler.
+// one request per connection (Connection: close), answers from a handler. Request bodies of
+// a known Content-Length (uploads) are read in full and handed to the handler.
 #pragma once
 
 #include <netinet/in.h>
@@ -25,6 +26,7 @@ struct FakeRequest {
   std::string method;
   std::string path;  // with the query
   std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // Content-Length bytes after the headers
 };
 
 struct FakeResponse {
@@ -89,6 +91,17 @@ class FakeServer {
         req.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
             std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
       }
+    }
+    size_t header_end = in.find("\r\n\r\n");
+    req.body = header_end == std::string::npos ? "" : in.substr(header_end + 4);
+    size_t want = 0;
+    if (auto it = req.headers.find("content-length"); it != req.headers.end()) {
+      if (!absl::SimpleAtoi(it->second, &want)) want = 0;
+    }
+    while (req.body.size() < want) {
+      ssize_t n = read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      req.body.append(buf, n);
     }
     {
       std::lock_guard<std::mutex> l(mu_);

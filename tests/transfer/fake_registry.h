@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "content-store/digest.h"
 
 namespace berth::transfer::testing {
 
@@ -133,6 +135,86 @@ class FakeServer {
   std::vector<std::thread> conns_;
   std::mutex mu_;
   std::vector<FakeRequest> seen_;
+};
+
+// "a=1&digest=sha256%3Aab" -> the value of `key`, percent-decoded.
+inline std::string QueryValue(const std::string& path, const std::string& key) {
+  size_t q = path.find('?');
+  if (q == std::string::npos) return "";
+  std::string query = path.substr(q + 1);
+  for (absl::string_view kv : absl::StrSplit(query, '&')) {
+    if (absl::StartsWith(kv, key + "=")) {
+      std::string v(kv.substr(key.size() + 1)), out;
+      for (size_t i = 0; i < v.size(); ++i) {
+        int byte = 0;
+        if (v[i] == '%' && i + 2 < v.size() && absl::SimpleHexAtoi(v.substr(i + 1, 2), &byte)) {
+          out.push_back(static_cast<char>(byte));
+          i += 2;
+        } else {
+          out.push_back(v[i]);
+        }
+      }
+      return out;
+    }
+  }
+  return "";
+}
+
+// A distribution-spec registry in memory for one repository "repo" (Handle is a FakeServer
+// handler): blobs, uploads with relative or absolute Locations,
+// manifests, optional cross-repository mounts and an optional wrong digest in its answers.
+struct MemoryRegistry {
+  std::mutex mu;
+  std::map<std::string, std::string> blobs;      // digest -> bytes
+  std::map<std::string, std::string> manifests;  // tag or digest -> bytes
+  std::map<std::string, std::string> manifest_types;
+  std::map<std::string, std::string> mountable;  // digest -> bytes held by "other/repo"
+  bool absolute_location = false;
+  bool lie_about_digest = false;
+  int fail_puts = 0;  // the first N blob PUTs answer 503
+  std::string host;
+
+  FakeResponse Handle(const FakeRequest& r) {
+    std::lock_guard<std::mutex> l(mu);
+    const std::string blobs_prefix = "/v2/repo/blobs/";
+    if (r.method == "HEAD" && absl::StartsWith(r.path, blobs_prefix)) {
+      std::string d = r.path.substr(blobs_prefix.size());
+      if (!blobs.count(d)) return {404, {}, ""};
+      return {200, {{"Docker-Content-Digest", d}, {"Content-Length", absl::StrCat(blobs[d].size())}}, ""};
+    }
+    if (r.method == "POST" && absl::StartsWith(r.path, "/v2/repo/blobs/uploads/")) {
+      std::string mount = QueryValue(r.path, "mount");
+      if (!mount.empty() && QueryValue(r.path, "from") == "other/repo" && mountable.count(mount)) {
+        blobs[mount] = mountable[mount];
+        return {201, {{"Docker-Content-Digest", mount}}, ""};
+      }
+      std::string loc = absolute_location ? absl::StrCat("http://", host, "/elsewhere/up-1")
+                                          : "/v2/repo/blobs/uploads/up-1?_state=abc";
+      return {202, {{"Location", loc}}, ""};
+    }
+    if (r.method == "PUT" && (absl::StartsWith(r.path, "/v2/repo/blobs/uploads/up-1") ||
+                              absl::StartsWith(r.path, "/elsewhere/up-1"))) {
+      if (fail_puts > 0) {
+        --fail_puts;
+        return {503, {}, "busy"};
+      }
+      std::string d = QueryValue(r.path, "digest");
+      if (content::Digest::Sha256Of(r.body).str() != d) return {400, {}, R"({"errors":[{"code":"DIGEST_INVALID"}]})"};
+      blobs[d] = r.body;
+      std::string answer = lie_about_digest ? content::Digest::Sha256Of("other").str() : d;
+      return {201, {{"Docker-Content-Digest", answer}, {"Location", "/v2/repo/blobs/" + d}}, ""};
+    }
+    if (r.method == "PUT" && absl::StartsWith(r.path, "/v2/repo/manifests/")) {
+      std::string ref = r.path.substr(std::string("/v2/repo/manifests/").size());
+      manifests[ref] = r.body;
+      auto ct = r.headers.find("content-type");
+      manifest_types[ref] = ct == r.headers.end() ? "" : ct->second;
+      std::string d = content::Digest::Sha256Of(r.body).str();
+      std::string answer = lie_about_digest ? content::Digest::Sha256Of("other").str() : d;
+      return {201, {{"Docker-Content-Digest", answer}}, ""};
+    }
+    return {404, {}, "unexpected " + r.method + " " + r.path};
+  }
 };
 
 }  // namespace berth::transfer::testing

@@ -39,3 +39,13 @@ function(berth_cc_binary)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
 endfunction()
+
+# Code that runs on the shim's small thread stacks (64-256 KiB, see shim-v2/ttrpc/thread.h):
+# a frame of more than 16 KiB is a build error, because one that jumps the 4 KiB guard page
+# writes into a neighbouring thread's memory instead of faulting. Sanitizer builds grow frames
+# with redzones, so the check is left to the regular build.
+function(berth_small_stack_code target)
+  if(NOT BERTH_SANITIZE AND NOT BERTH_FUZZ)
+    target_compile_options(${target} PRIVATE -Werror=frame-larger-than=16384)
+  endif()
+endfunction()

@@ -65,6 +65,24 @@ absl::Status CriRuntime::ResolveImageUser(const std::vector<mount::Mount>& rootf
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> CriRuntime::TargetPidNamespace(const std::string& sandbox_id,
+                                                           const std::string& target_id) {
+  auto target = Refresh(target_id);
+  if (!target.ok() || target->sandbox_id != sandbox_id) {
+    return absl::InvalidArgumentError(absl::StrCat("pid namespace target container \"", target_id,
+                                                   "\" is not a container of pod ", sandbox_id));
+  }
+  if (target->state != v1::CONTAINER_RUNNING) {
+    return absl::FailedPreconditionError(absl::StrCat("pid namespace target ", target->id, " is not running"));
+  }
+  BERTH_ASSIGN_OR_RETURN(auto shim, deps_.tasks->Get(ns_, target->id));
+  ::containerd::task::v2::StateRequest req;
+  req.set_id(target->id);
+  ::containerd::task::v2::StateResponse state;
+  BERTH_RETURN_IF_ERROR(shim->Call("State", req, &state, absl::Seconds(10)));
+  return absl::StrCat("/proc/", state.pid(), "/ns/pid");
+}
+
 absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandbox_id,
                                                         const v1::ContainerConfig& config) {
   if (config.metadata().name().empty()) return absl::InvalidArgumentError("container metadata name is empty");
@@ -73,6 +91,10 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
     return absl::FailedPreconditionError(absl::StrCat("sandbox ", sb.id, " is not ready"));
   }
   BERTH_ASSIGN_OR_RETURN(ImageInfo image, images_.Resolve(config.image().image()));
+  std::string target_pid_ns;
+  if (const auto& nso = config.linux().security_context().namespace_options(); nso.pid() == v1::TARGET) {
+    BERTH_ASSIGN_OR_RETURN(target_pid_ns, TargetPidNamespace(sb.id, nso.target_id()));
+  }
   absl::MutexLock lock(&mu_);
   ContainerRecord r;
   r.id = NewId();
@@ -102,7 +124,7 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   r.stop_signal = config.stop_signal() != 0 ? static_cast<int>(config.stop_signal())
                                             : SignalNumber(img_cfg.value("StopSignal", "SIGTERM"));
   SpecInputs in{r.id, &r.config, &sb.config, image.config, sb.ns, sb.id, sb.dir,
-                deps_.config.restrict_oom_score_adj, daemon_oom_score_adj_};
+                deps_.config.restrict_oom_score_adj, daemon_oom_score_adj_, target_pid_ns};
   auto spec = BuildSpec(in);
   if (!spec.ok()) return fail(spec.status());
   if (absl::Status st = fs::MkdirAll(dir, 0700); !st.ok()) return fail(st);

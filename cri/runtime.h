@@ -120,6 +120,10 @@ class CriRuntime {
   // cgroup linux.cgroupsPath of a container ("" when its record or spec has none).
   std::string CgroupsPath(const std::string& container_id);
   // Resolves a user name (CRI run_as_username, or a non-numeric image User) in the image rootfs.
+  // PID NamespaceMode TARGET: the running target's pid namespace path. InvalidArgument when the
+  // target is not a container of the pod, FailedPrecondition when it is not running.
+  absl::StatusOr<std::string> TargetPidNamespace(const std::string& sandbox_id,
+                                                 const std::string& target_id);
   // keep_gid: CRI's run_as_group is set and stays. InvalidArgument when the name is unknown.
   absl::Status ResolveImageUser(const std::vector<mount::Mount>& rootfs, const std::string& user_spec,
                                 bool keep_gid, nlohmann::json* spec);

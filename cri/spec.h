@@ -23,6 +23,8 @@ struct SpecInputs {
   std::string sandbox_files_dir;  // hosts, resolv.conf, hostname of the pod ("" = none)
   bool restrict_oom_score_adj = true;
   int daemon_oom_score_adj = 0;  // the floor when restricting
+  // PID NamespaceMode TARGET: /proc/<pid>/ns/pid of the target container's init ("" otherwise).
+  std::string target_pid_ns;
 };
 
 // InvalidArgument: no command at all (neither config nor image), a relative working dir or

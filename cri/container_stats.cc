@@ -21,17 +21,23 @@ struct MetricSpec {
 // The container-level set kubelet's /metrics/cadvisor needs most (names as cadvisor's).
 const MetricSpec kContainerMetrics[] = {
     {"container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.", v1::COUNTER},
-    {"container_memory_usage_bytes", "Current memory usage in bytes, including all memory regardless of when it was accessed", v1::GAUGE},
+    {"container_memory_usage_bytes",
+     "Current memory usage in bytes, including all memory regardless of when it was accessed",
+     v1::GAUGE},
     {"container_memory_working_set_bytes", "Current working set in bytes.", v1::GAUGE},
     {"container_memory_rss", "Size of RSS in bytes.", v1::GAUGE},
-    {"container_oom_events_total", "Count of out of memory events observed for the container", v1::COUNTER},
+    {"container_oom_events_total", "Count of out of memory events observed for the container",
+     v1::COUNTER},
     {"container_processes", "Number of processes running inside the container.", v1::GAUGE},
 };
 const MetricSpec kNetworkMetrics[] = {
     {"container_network_receive_bytes_total", "Cumulative count of bytes received", v1::COUNTER},
-    {"container_network_receive_errors_total", "Cumulative count of errors encountered while receiving", v1::COUNTER},
-    {"container_network_transmit_bytes_total", "Cumulative count of bytes transmitted", v1::COUNTER},
-    {"container_network_transmit_errors_total", "Cumulative count of errors encountered while transmitting", v1::COUNTER},
+    {"container_network_receive_errors_total",
+     "Cumulative count of errors encountered while receiving", v1::COUNTER},
+    {"container_network_transmit_bytes_total", "Cumulative count of bytes transmitted",
+     v1::COUNTER},
+    {"container_network_transmit_errors_total",
+     "Cumulative count of errors encountered while transmitting", v1::COUNTER},
 };
 // cadvisor's labels for container series; the network series add "interface".
 const char* kContainerLabels[] = {"container", "id", "image", "name", "namespace", "pod"};
@@ -69,8 +75,10 @@ absl::Status CriRuntime::ContainerStats(const std::string& id, v1::ContainerStat
     if (sn != deps_.md->snapshotters.end()) {
       out->mutable_writable_layer()->mutable_fs_id()->set_mountpoint(deps_.root);
       if (auto u = sn->second->Usage(ns_, c->snapshot_key); u.ok()) {
-        out->mutable_writable_layer()->mutable_used_bytes()->set_value(static_cast<uint64_t>(u->size));
-        out->mutable_writable_layer()->mutable_inodes_used()->set_value(static_cast<uint64_t>(u->inodes));
+        out->mutable_writable_layer()->mutable_used_bytes()->set_value(
+            static_cast<uint64_t>(u->size));
+        out->mutable_writable_layer()->mutable_inodes_used()->set_value(
+            static_cast<uint64_t>(u->inodes));
       }
     }
     // Only a live task has a cgroup (created at start, removed with the task).
@@ -197,10 +205,14 @@ absl::Status CriRuntime::ListPodSandboxMetrics(v1::ListPodSandboxMetricsResponse
     for (const auto& i : stats.linux().network().interfaces()) {
       auto l = pod_labels;
       l.push_back(i.name());
-      AddMetric(kNetworkMetrics[0].name, v1::COUNTER, now, l, i.rx_bytes().value(), pm->mutable_metrics());
-      AddMetric(kNetworkMetrics[1].name, v1::COUNTER, now, l, i.rx_errors().value(), pm->mutable_metrics());
-      AddMetric(kNetworkMetrics[2].name, v1::COUNTER, now, l, i.tx_bytes().value(), pm->mutable_metrics());
-      AddMetric(kNetworkMetrics[3].name, v1::COUNTER, now, l, i.tx_errors().value(), pm->mutable_metrics());
+      AddMetric(kNetworkMetrics[0].name, v1::COUNTER, now, l, i.rx_bytes().value(),
+                pm->mutable_metrics());
+      AddMetric(kNetworkMetrics[1].name, v1::COUNTER, now, l, i.rx_errors().value(),
+                pm->mutable_metrics());
+      AddMetric(kNetworkMetrics[2].name, v1::COUNTER, now, l, i.tx_bytes().value(),
+                pm->mutable_metrics());
+      AddMetric(kNetworkMetrics[3].name, v1::COUNTER, now, l, i.tx_errors().value(),
+                pm->mutable_metrics());
     }
     for (const auto& c : store_.Containers()) {
       if (c.sandbox_id != sb.id || c.state != v1::CONTAINER_RUNNING) continue;
@@ -208,8 +220,8 @@ absl::Status CriRuntime::ListPodSandboxMetrics(v1::ListPodSandboxMetricsResponse
       if (!u.ok()) continue;
       auto* cm = pm->add_container_metrics();
       cm->set_container_id(c.id);
-      std::vector<std::string> l = {c.config.metadata().name(), c.id, c.image_ref, c.id,
-                                    md.namespace_(), md.name()};
+      std::vector<std::string> l = {
+          c.config.metadata().name(), c.id, c.image_ref, c.id, md.namespace_(), md.name()};
       auto* ms = cm->mutable_metrics();
       // Metric values are integers: CPU seconds are truncated (the nanoseconds are in
       // ContainerStats).

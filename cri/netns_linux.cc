@@ -176,7 +176,9 @@ absl::Status ApplyPodSysctls(const PodNamespaces& ns,
   for (const auto& [name, value] : sysctls) {
     BERTH_ASSIGN_OR_RETURN(std::string path, SysctlPath(name));
     SysctlNamespace kind = ClassifySysctl(name);
-    std::string target = kind == SysctlNamespace::kNet ? ns.net : kind == SysctlNamespace::kIpc ? ns.ipc : "";
+    std::string target = kind == SysctlNamespace::kNet   ? ns.net
+                         : kind == SysctlNamespace::kIpc ? ns.ipc
+                                                         : "";
     if (kind == SysctlNamespace::kNone) {
       return absl::InvalidArgumentError(absl::StrCat("sysctl \"", name, "\" is not namespaced"));
     }
@@ -192,7 +194,9 @@ absl::Status ApplyPodSysctls(const PodNamespaces& ns,
       ssize_t n = ::write(fd, value.data(), value.size());
       int err = errno;
       ::close(fd);
-      if (n != static_cast<ssize_t>(value.size())) return ErrnoStatus(n < 0 ? err : EIO, absl::StrCat("sysctl ", name, "=", value));
+      if (n != static_cast<ssize_t>(value.size())) {
+        return ErrnoStatus(n < 0 ? err : EIO, absl::StrCat("sysctl ", name, "=", value));
+      }
       return absl::OkStatus();
     }));
   }

@@ -133,8 +133,9 @@ std::string SpecCgroupsPath(const std::string& spec_json) {
   nlohmann::json spec = nlohmann::json::parse(spec_json, nullptr, false);
   if (!spec.is_object() || !spec.contains("linux") || !spec["linux"].is_object()) return "";
   const auto& l = spec["linux"];
-  return l.contains("cgroupsPath") && l["cgroupsPath"].is_string() ? l["cgroupsPath"].get<std::string>()
-                                                                    : "";
+  return l.contains("cgroupsPath") && l["cgroupsPath"].is_string()
+             ? l["cgroupsPath"].get<std::string>()
+             : "";
 }
 
 std::vector<InterfaceUsage> ParseNetDev(absl::string_view text) {

@@ -21,13 +21,13 @@ inline constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 
 struct CgroupUsage {
   uint64_t cpu_usage_ns = 0;
-  uint64_t memory_usage = 0;    // v1 memory.usage_in_bytes, v2 memory.current
-  uint64_t working_set = 0;     // usage - inactive_file (never below 0)
-  uint64_t rss = 0;             // v1 total_rss, v2 anon
-  uint64_t page_faults = 0;     // pgfault
+  uint64_t memory_usage = 0;  // v1 memory.usage_in_bytes, v2 memory.current
+  uint64_t working_set = 0;   // usage - inactive_file (never below 0)
+  uint64_t rss = 0;           // v1 total_rss, v2 anon
+  uint64_t page_faults = 0;   // pgfault
   uint64_t major_page_faults = 0;
-  uint64_t memory_limit = 0;    // 0 = unlimited
-  uint64_t oom_kills = 0;       // v1 memory.oom_control oom_kill, v2 memory.events oom_kill
+  uint64_t memory_limit = 0;  // 0 = unlimited
+  uint64_t oom_kills = 0;     // v1 memory.oom_control oom_kill, v2 memory.events oom_kill
   uint64_t pids = 0;
 
   CgroupUsage& operator+=(const CgroupUsage& o);

@@ -31,7 +31,8 @@ TEST_F(FakeCgroup, V1WorkingSetIsUsageMinusInactiveFile) {
   Write("memory/kubepods/pod1/c1/memory.stat",
         "cache 100\nrss 7\ninactive_file 1\ntotal_cache 4096\ntotal_rss 8388608\n"
         "total_inactive_file 2097152\ntotal_pgfault 5000\ntotal_pgmajfault 3\n");
-  Write("memory/kubepods/pod1/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  Write("memory/kubepods/pod1/c1/memory.oom_control",
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   Write("pids/kubepods/pod1/c1/pids.current", "4\n");
   auto u = ReadCgroupUsage(root_, "/kubepods/pod1/c1");
   ASSERT_TRUE(u.ok()) << u.status();
@@ -66,7 +67,8 @@ TEST_F(FakeCgroup, V2UsesCpuStatMemoryCurrentAndEvents) {
   Write("pod/c/cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n");
   Write("pod/c/memory.current", "5000\n");
   Write("pod/c/memory.max", "max\n");
-  Write("pod/c/memory.stat", "anon 3000\nfile 2000\ninactive_file 1500\npgfault 77\npgmajfault 1\n");
+  Write("pod/c/memory.stat",
+        "anon 3000\nfile 2000\ninactive_file 1500\npgfault 77\npgmajfault 1\n");
   Write("pod/c/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
   Write("pod/c/pids.current", "2\n");
   auto u = ReadCgroupUsage(root_, "/pod/c");
@@ -115,9 +117,12 @@ TEST(CgroupUsageSum, AddsAndKeepsUnlimited) {
 TEST(NetDev, ParsesInterfacesSkippingHeaders) {
   const char* text =
       "Inter-|   Receive                                                |  Transmit\n"
-      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
-      "    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0\n"
-      "  eth0:   90000     100    3    0    0     0          0         0     5000      50    1    0    0     0       0          0\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs "
+      "drop fifo colls carrier compressed\n"
+      "    lo:     140       2    0    0    0     0          0         0      140       2    0    "
+      "0    0     0       0          0\n"
+      "  eth0:   90000     100    3    0    0     0          0         0     5000      50    1    "
+      "0    0     0       0          0\n"
       "  bad: 1 2 3\n";
   auto v = ParseNetDev(text);
   ASSERT_EQ(v.size(), 2u);

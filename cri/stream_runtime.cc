@@ -103,6 +103,12 @@ struct ExecFifos {
   int in_fd = -1;
   ~ExecFifos() {
     if (in_fd >= 0) close(in_fd);
+    if (!in.empty()) {
+      // A shim reader still blocked in open() (the exec ended before we opened our end)
+      // is released with EOF instead of waiting forever on an unlinked fifo.
+      int release = open(in.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (release >= 0) close(release);
+    }
     for (const std::string* p : {&in, &out, &err}) {
       if (!p->empty()) unlink(p->c_str());
     }
@@ -117,11 +123,23 @@ struct ExecFifos {
     if (with_stdin) {
       in = prefix + "-stdin";
       BERTH_RETURN_IF_ERROR(MakeFifo(in));
-      // O_RDWR never blocks and keeps the shim's reader from seeing EOF before we are done.
-      in_fd = open(in.c_str(), O_RDWR | O_CLOEXEC);
-      if (in_fd < 0) return ErrnoStatus(absl::StrCat("open ", in));
     }
     return absl::OkStatus();
+  }
+  // Opens our writing end once the shim's reader is there (it opens the fifo only after the
+  // process started). Not O_RDWR: bytes written before the reader came would be lost if we
+  // closed first (a short stdin), and the shim's open would then wait for a writer forever.
+  bool OpenWriter(const std::atomic<bool>& done) {
+    while (!done.load()) {
+      in_fd = open(in.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (in_fd >= 0) {
+        fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) & ~O_NONBLOCK);
+        return true;
+      }
+      if (errno != ENXIO && errno != EINTR) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
   }
 };
 
@@ -187,7 +205,7 @@ absl::StatusOr<int> StreamRuntime::Exec(const std::string& container_id,
     // Client stdin -> the exec's stdin fifo; at the client's EOF, close ours and CloseIO
     // (with a terminal the shim then sends ^D).
     std::thread in_thread([&] {
-      if (fifos.in_fd < 0) return;
+      if (fifos.in.empty() || !fifos.OpenWriter(done)) return;
       char buf[16 * 1024];
       while (!done.load()) {
         ssize_t n = ReadTick(s.stdin_fd, buf, sizeof(buf));

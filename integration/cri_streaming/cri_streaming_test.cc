@@ -16,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/fs.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -71,14 +72,26 @@ class Daemon {
     }
     return false;
   }
-  void Stop() {
+  // SIGTERM, then SIGKILL after `grace`; false when the daemon needed the SIGKILL.
+  bool Stop(absl::Duration grace = absl::Seconds(30)) {
+    bool clean = true;
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       int st;
-      ::waitpid(pid_, &st, 0);
+      absl::Time deadline = absl::Now() + grace;
+      while (::waitpid(pid_, &st, WNOHANG) == 0) {
+        if (absl::Now() > deadline) {
+          clean = false;
+          ::kill(pid_, SIGKILL);
+          ::waitpid(pid_, &st, 0);
+          break;
+        }
+        ::usleep(50 * 1000);
+      }
       pid_ = -1;
     }
     ::unlink(Sock().c_str());
+    return clean;
   }
   v1::RuntimeService::Stub& rt() { return *rt_; }
 
@@ -181,7 +194,7 @@ class CriStreamingTest : public ::testing::Test {
   // Runs a pod and one started container in it; returns {pod id, container id}.
   std::pair<std::string, std::string> Start(const std::string& name, bool host_network,
                                             const std::string& script, bool stdin = false,
-                                            bool stdin_once = false) {
+                                            bool stdin_once = false, bool tty = false) {
     v1::PodSandboxConfig pod = Pod(name, host_network);
     v1::RunPodSandboxRequest preq;
     *preq.mutable_config() = pod;
@@ -199,6 +212,7 @@ class CriStreamingTest : public ::testing::Test {
     cc->set_log_path("main.log");
     cc->set_stdin(stdin);
     cc->set_stdin_once(stdin_once);
+    cc->set_tty(tty);
     v1::CreateContainerResponse cresp;
     st = daemon_->rt().CreateContainer(Ctx().get(), creq, &cresp);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -231,12 +245,13 @@ class CriStreamingTest : public ::testing::Test {
     return resp.url();
   }
 
-  std::string AttachUrl(const std::string& cid, bool in) {
+  std::string AttachUrl(const std::string& cid, bool in, bool tty = false) {
     v1::AttachRequest req;
     req.set_container_id(cid);
     req.set_stdin(in);
     req.set_stdout(true);
-    req.set_stderr(true);
+    req.set_stderr(!tty);
+    req.set_tty(tty);
     v1::AttachResponse resp;
     auto st = daemon_->rt().Attach(Ctx().get(), req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -416,6 +431,19 @@ TEST_F(CriStreamingTest, AttachSeesOutputAndFeedsStdin) {
   RemovePod(pod3);
 }
 
+TEST_F(CriStreamingTest, AttachToTtyContainerWithResize) {
+  auto [pod, cid] = Start("attach-tty", true, "exec sh", /*stdin=*/true, false, /*tty=*/true);
+  WsClient c;
+  ASSERT_TRUE(c.Connect(AttachUrl(cid, true, /*tty=*/true), "v5.channel.k8s.io"));
+  c.Send(4, R"({"Width":90,"Height":20})");
+  ::usleep(300 * 1000);
+  c.Send(0, "stty size; tty\n");
+  EXPECT_TRUE(absl::StrContains(c.ReadUntilContains(1, "20 90"), "20 90"))
+      << "no resize through ResizePty, or no terminal (StartContainer must pass tty)";
+  EXPECT_TRUE(absl::StrContains(c.ReadUntilContains(1, "/dev/pts/"), "/dev/pts/"));
+  RemovePod(pod);
+}
+
 // Forwards to an echo server (busybox nc -ll -e cat) over both transports.
 void CheckForward(const std::string& ws_url, const std::string& spdy_url, int port) {
   {
@@ -483,6 +511,23 @@ TEST_F(CriStreamingTest, NodeWsClientDrivesExec) {
   EXPECT_EQ(rc, 0) << berth::fs::ReadFile(out).value_or("");
   auto result = nlohmann::json::parse(berth::fs::ReadFile(out).value_or("{}"), nullptr, false);
   EXPECT_EQ(result.value("protocol", ""), "v5.channel.k8s.io") << result.dump();
+  RemovePod(pod);
+}
+
+// Last: berthd stops promptly while sessions are open (the streaming server hangs them up and
+// kills the exec), and serves again after a restart.
+TEST_F(CriStreamingTest, DaemonStopsWithOpenSessions) {
+  auto [pod, cid] = Start("shutdown", true, "while true; do echo tick; sleep 0.2; done");
+  WsClient exec, attach;
+  ASSERT_TRUE(exec.Connect(ExecUrl(cid, {"sleep", "4343"}, true, false), "v4.channel.k8s.io"));
+  ASSERT_TRUE(attach.Connect(AttachUrl(cid, false), "v4.channel.k8s.io"));
+  EXPECT_TRUE(absl::StrContains(attach.ReadUntilContains(1, "tick"), "tick"));
+  EXPECT_TRUE(daemon_->Stop(absl::Seconds(20))) << "berthd needed SIGKILL with sessions open";
+  attach.ReadAll();  // the server's end is gone: this returns
+  ASSERT_TRUE(daemon_->Start());
+  WsClient again;
+  ASSERT_TRUE(again.Connect(ExecUrl(cid, {"sh", "-c", "echo back"}, false, false), "v4.channel.k8s.io"));
+  EXPECT_EQ(again.ReadAll()[1], "back\n");
   RemovePod(pod);
 }
 

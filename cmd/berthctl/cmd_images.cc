@@ -277,9 +277,10 @@ void AddImageCommands(CLI::App& app, Context& ctx) {
   pull->callback([&ctx] { ctx.action = [&ctx] { return Pull(ctx); }; });
 
   auto* push = app.add_subcommand("push", "Push an image to a registry (daemon-side)");
-  push->add_option("image", f.names, "IMAGE [REMOTE]: the local image, where to push it")
+  push->add_option("image", f.names, "The local image, then where to push it (default: IMAGE)")
       ->required()
-      ->expected(1, 2);
+      ->expected(1, 2)
+      ->type_name("IMAGE [REMOTE]");
   push->add_flag("--plain-http", f.plain_http, "Talk HTTP to the registry");
   push->add_flag("--skip-verify", f.skip_verify, "Do not verify the registry's certificate");
   push->add_option("-u,--user", f.user, "Registry credentials USER[:PASSWORD]");

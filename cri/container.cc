@@ -167,6 +167,12 @@ absl::Status CriRuntime::StartLogger(const ContainerRecord& r) {
   BERTH_RETURN_IF_ERROR(MakeFifo(r.stderr_fifo));
   BERTH_ASSIGN_OR_RETURN(auto logger, ContainerLogger::Start(r.stdout_fifo, r.stderr_fifo, r.log_path,
                                                              deps_.config.max_container_log_line_size));
+  // stdin=true: berthd keeps the write end, so Attach can feed the container (stdin_once:
+  // closed when the first attach ends).
+  if (r.config.stdin()) {
+    BERTH_RETURN_IF_ERROR(logger->attach_point()->OpenStdin(StdinFifoBeside(r.stdout_fifo),
+                                                            r.config.stdin_once()));
+  }
   absl::MutexLock lock(&mu_);
   loggers_[r.id] = std::move(logger);
   return absl::OkStatus();
@@ -193,6 +199,8 @@ absl::Status CriRuntime::StartContainer(const std::string& id) {
   opts.rootfs.assign(pm.begin(), pm.end());
   opts.stdout_path = r.stdout_fifo;
   opts.stderr_path = r.stderr_fifo;
+  if (r.config.stdin()) opts.stdin_path = StdinFifoBeside(r.stdout_fifo);
+  opts.terminal = r.config.tty();
   auto started = [&]() -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(auto shim, deps_.tasks->Create(ns_, r.id, opts));
     ::containerd::task::v2::StartRequest req;

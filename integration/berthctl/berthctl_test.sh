@@ -115,6 +115,17 @@ else
     echo "SKIP pull from a local registry: not scripted yet"
 fi
 
+# Push (daemon-side, integration/pull pushes to real registries): a missing image is NotFound.
+"$B" push --plain-http berth.local/missing:latest 127.0.0.1:1/none:latest >"$WORK/push.out" 2>&1
+rc=$?
+if grep -q "not implemented by this berthd" "$WORK/push.out"; then
+    echo "SKIP push: this berthd has no push"
+else
+    check "push of a missing image exits 1" 1 $rc
+    grep -q '^berthctl: push berth.local/missing:latest: .*not found' "$WORK/push.out" \
+        && pass "push of a missing image fails clearly" || fail "push: $(cat "$WORK/push.out")"
+fi
+
 if [ $FAILS -ne 0 ]; then
     echo "$FAILS check(s) failed; berthd log:"; tail -30 "$WORK/berthd.log"
     exit 1

@@ -17,6 +17,7 @@
 #include "core/fs.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "integration/cri/cri_daemon.h"
 #include "proto/cri_api.h"
 
 namespace {
@@ -34,58 +35,9 @@ std::string Dir() {
   return d;
 }
 std::string Sock() { return Dir() + "/d.sock"; }
-bool HaveCni() { return ::access("/usr/lib/cni/bridge", X_OK) == 0 && ::access("/usr/lib/cni/host-local", X_OK) == 0; }
-
-class Daemon {
- public:
-  bool Start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string log = Dir() + "/daemon.log";
-      FILE* f = std::freopen(log.c_str(), "a", stdout);
-      (void)f;
-      ::dup2(1, 2);
-      ::setsid();
-      std::string cfg = Dir() + "/config.toml";
-      ::execl(BERTHD_CRI_BIN, BERTHD_CRI_BIN, "--root", (Dir() + "/root").c_str(), "--state",
-              (Dir() + "/state").c_str(), "-a", Sock().c_str(), "-c", cfg.c_str(), "-l", "debug",
-              nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      if (::access(Sock().c_str(), F_OK) == 0) {
-        auto ch = grpc::CreateChannel("unix:" + Sock(), grpc::InsecureChannelCredentials());
-        rt_ = v1::RuntimeService::NewStub(ch);
-        img_ = v1::ImageService::NewStub(ch);
-        return true;
-      }
-      ::usleep(100 * 1000);
-    }
-    return false;
-  }
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st;
-      ::waitpid(pid_, &st, 0);
-      pid_ = -1;
-    }
-    ::unlink(Sock().c_str());
-  }
-  v1::RuntimeService::Stub& rt() { return *rt_; }
-  v1::ImageService::Stub& img() { return *img_; }
-
- private:
-  pid_t pid_ = -1;
-  std::unique_ptr<v1::RuntimeService::Stub> rt_;
-  std::unique_ptr<v1::ImageService::Stub> img_;
-};
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return c;
-}
+using berth::cri_test::Ctx;
+using berth::cri_test::Daemon;
+using berth::cri_test::HaveCni;
 
 class CriTest : public ::testing::Test {
  public:
@@ -105,7 +57,7 @@ class CriTest : public ::testing::Test {
         {"type":"portmap","capabilities":{"portMappings":true}},
         {"type":"loopback"}]})";
     }
-    daemon_ = new Daemon();
+    daemon_ = new Daemon(Dir());
     ASSERT_TRUE(daemon_->Start()) << berth::fs::ReadFile(Dir() + "/daemon.log").value_or("");
     std::string tar = Dir() + "/busybox.tar";
     std::string cmd = std::string("bash ") + BUSYBOX_IMAGE_SCRIPT + " " + tar + " " + kImage +

@@ -21,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "integration/cri/cri_daemon.h"
 #include "proto/cri_api.h"
 #include "tests/cri_streaming/client.h"
 
@@ -39,72 +40,9 @@ std::string Dir() {
   return d;
 }
 std::string Sock() { return Dir() + "/d.sock"; }
-bool HaveCni() {
-  return ::access("/usr/lib/cni/bridge", X_OK) == 0 && ::access("/usr/lib/cni/host-local", X_OK) == 0;
-}
-
-class Daemon {
- public:
-  bool Start() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::string log = Dir() + "/daemon.log";
-      FILE* f = std::freopen(log.c_str(), "a", stdout);
-      (void)f;
-      ::dup2(1, 2);
-      ::setsid();
-      std::string cfg = Dir() + "/config.toml";
-      // BERTH_TEST_BERTHD runs another build of the daemon (its shim must sit beside it).
-      const char* bin = std::getenv("BERTH_TEST_BERTHD") ? std::getenv("BERTH_TEST_BERTHD")
-                                                         : BERTHD_CRI_BIN;
-      ::execl(bin, bin, "--root", (Dir() + "/root").c_str(), "--state",
-              (Dir() + "/state").c_str(), "-a", Sock().c_str(), "-c", cfg.c_str(), "-l", "debug",
-              nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      if (::access(Sock().c_str(), F_OK) == 0) {
-        auto ch = grpc::CreateChannel("unix:" + Sock(), grpc::InsecureChannelCredentials());
-        rt_ = v1::RuntimeService::NewStub(ch);
-        return true;
-      }
-      ::usleep(100 * 1000);
-    }
-    return false;
-  }
-  // SIGTERM, then SIGKILL after `grace`; false when the daemon needed the SIGKILL.
-  bool Stop(absl::Duration grace = absl::Seconds(30)) {
-    bool clean = true;
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int st;
-      absl::Time deadline = absl::Now() + grace;
-      while (::waitpid(pid_, &st, WNOHANG) == 0) {
-        if (absl::Now() > deadline) {
-          clean = false;
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &st, 0);
-          break;
-        }
-        ::usleep(50 * 1000);
-      }
-      pid_ = -1;
-    }
-    ::unlink(Sock().c_str());
-    return clean;
-  }
-  v1::RuntimeService::Stub& rt() { return *rt_; }
-
- private:
-  pid_t pid_ = -1;
-  std::unique_ptr<v1::RuntimeService::Stub> rt_;
-};
-
-std::unique_ptr<grpc::ClientContext> Ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-  return c;
-}
+using berth::cri_test::Ctx;
+using berth::cri_test::Daemon;
+using berth::cri_test::HaveCni;
 
 // The exit code in a v4/v5 status (0 for Success), -1 when unreadable.
 int ExitCode(const std::string& status_json) {
@@ -147,7 +85,7 @@ class CriStreamingTest : public ::testing::Test {
          "ipam":{"type":"host-local","ranges":[[{"subnet":"10.233.72.0/24"}]],"dataDir":")" + Dir() + R"(/ipam"}},
         {"type":"loopback"}]})";
     }
-    daemon_ = new Daemon();
+    daemon_ = new Daemon(Dir());
     ASSERT_TRUE(daemon_->Start()) << berth::fs::ReadFile(Dir() + "/daemon.log").value_or("");
     std::string tar = Dir() + "/busybox.tar";
     std::string cmd = std::string("bash ") + BUSYBOX_IMAGE_SCRIPT + " " + tar + " " + kImage +

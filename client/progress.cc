@@ -39,7 +39,7 @@ std::string ProgressRenderer::Line(const Item& it, absl::Time now) const {
   } else if (it.offset > 0) {
     absl::StrAppend(&line, "  ", HumanBytes(it.offset));
   }
-  if (it.state == "downloading") {
+  if (it.state == "downloading" || it.state == "uploading") {
     double secs = absl::ToDoubleSeconds(it.last_update - it.first_seen);
     if (secs > 0.2 && it.offset > it.first_offset) {
       double rate = static_cast<double>(it.offset - it.first_offset) / secs;

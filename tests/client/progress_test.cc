@@ -56,6 +56,14 @@ TEST(ProgressRenderer, TtyRedrawsInPlace) {
   EXPECT_TRUE(absl::StrContains(lines[1], "layer-b"));
 }
 
+TEST(ProgressRenderer, UploadsShowRateAndEtaToo) {
+  ProgressRenderer r(/*tty=*/true, 120);
+  r.Update(One("layer-a", "uploading", 0, 8 << 20), t0);
+  std::string line = r.Update(One("layer-a", "uploading", 2 << 20, 8 << 20), t0 + absl::Seconds(2));
+  EXPECT_TRUE(absl::StrContains(line, "1.0 MiB/s")) << line;
+  EXPECT_TRUE(absl::StrContains(line, "ETA 6s")) << line;
+}
+
 TEST(ProgressRenderer, TtyThrottlesByteOnlyUpdates) {
   ProgressRenderer r(true);
   r.Update(One("l", "downloading", 0, 100), t0);

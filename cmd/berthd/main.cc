@@ -2,6 +2,7 @@
 //
 //   berthd [-a SOCKET] [--root DIR] [--state DIR] [-c CONFIG] [-l LEVEL]
 //   berthd config default      prints the complete default configuration
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -50,6 +51,14 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "publish") {
     return berth::runtime::RunPublish(argc - 1, argv + 1);
   }
+  // glibc's defaults keep what a large import or pull freed: the mmap threshold rises with
+  // every big free (later big buffers then come from the heap and stay there), and each gRPC
+  // thread may get an arena of its own. Fixed thresholds hand big buffers back at free and trim
+  // the heap top; two arenas bound fragmentation. Measured: anonymous memory after an image
+  // import and one container 18.7 MB -> 5.6 MB. Before any thread starts.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  mallopt(M_ARENA_MAX, 2);
   CLI::App app{"berthd - the Berth container runtime daemon", "berthd"};
   Flags flags;
   app.add_option("-a,--address", flags.address, "gRPC unix socket (default /run/berth/berth.sock)");

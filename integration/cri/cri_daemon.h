@@ -88,6 +88,18 @@ class Daemon {
     return clean;
   }
 
+  // Pods a failed test left behind: their pinned namespaces and CNI attachments go too.
+  void RemoveAllPods() {
+    ::runtime::v1::ListPodSandboxResponse lp;
+    if (!rt_ || !rt_->ListPodSandbox(Ctx().get(), {}, &lp).ok()) return;
+    for (const auto& p : lp.items()) {
+      ::runtime::v1::RemovePodSandboxRequest req;
+      req.set_pod_sandbox_id(p.id());
+      ::runtime::v1::RemovePodSandboxResponse resp;
+      (void)rt_->RemovePodSandbox(Ctx().get(), req, &resp);
+    }
+  }
+
   ::runtime::v1::RuntimeService::Stub& rt() { return *rt_; }
   ::runtime::v1::ImageService::Stub& img() { return *img_; }
 

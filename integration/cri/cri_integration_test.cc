@@ -77,16 +77,7 @@ class CriTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (daemon_) {
-      // Pods a failed test left behind: their pinned namespaces and CNI attachments go too.
-      v1::ListPodSandboxResponse lp;
-      if (daemon_->rt().ListPodSandbox(Ctx().get(), {}, &lp).ok()) {
-        for (const auto& p : lp.items()) {
-          v1::RemovePodSandboxRequest req;
-          req.set_pod_sandbox_id(p.id());
-          v1::RemovePodSandboxResponse resp;
-          daemon_->rt().RemovePodSandbox(Ctx().get(), req, &resp);
-        }
-      }
+      daemon_->RemoveAllPods();
       daemon_->Stop();
     }
     delete daemon_;

@@ -95,15 +95,7 @@ class CriStreamingTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     if (daemon_) {
-      v1::ListPodSandboxResponse lp;
-      if (daemon_->rt().ListPodSandbox(Ctx().get(), {}, &lp).ok()) {
-        for (const auto& p : lp.items()) {
-          v1::RemovePodSandboxRequest req;
-          req.set_pod_sandbox_id(p.id());
-          v1::RemovePodSandboxResponse resp;
-          daemon_->rt().RemovePodSandbox(Ctx().get(), req, &resp);
-        }
-      }
+      daemon_->RemoveAllPods();
       daemon_->Stop();
     }
     delete daemon_;

@@ -332,14 +332,13 @@ absl::StatusOr<std::vector<std::string>> PullLayers(PullJob& job,
       if (l.staged.ok()) {
         job.progress->Set(l.desc, "layer", "unpacking");
         absl::Status committed = CommitStaged(job, l, parent);
-        drop_stage(l);
-        if (committed.ok()) {
-          job.progress->Set(l.desc, "layer", "done");
-          continue;
-        }
-        l.staged = committed;
+        if (!committed.ok()) l.staged = committed;
       }
       drop_stage(l);
+      if (l.staged.ok()) {
+        job.progress->Set(l.desc, "layer", "done");
+        continue;
+      }
       if (!job.Cancelled()) {
         log::Get("transfer")->debug("layer {}: unpacking in order: {}", l.desc.digest,
                                     l.staged.status().ToString());

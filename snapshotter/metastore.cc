@@ -1,9 +1,10 @@
 #include "snapshotter/metastore.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "core/rocks/database.h"
+#include "core/rocks/status.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -21,14 +22,7 @@ std::string ChildKey(const std::string& ns, const std::string& parent, const std
   return absl::StrCat(kChildPrefix, ns, std::string(1, '\0'), parent, std::string(1, '\0'), key);
 }
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(what, ": not found"));
-  if (s.IsBusy() || s.IsTryAgain()) {
-    return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
-  }
-  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
-}
+using rocks::FromRocks;
 
 std::string Encode(const Record& r) {
   nlohmann::json j = {{"id", r.id},
@@ -73,42 +67,18 @@ Info ToInfo(const std::string& key, const Record& r) {
   return info;
 }
 
-absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.keep_log_file_num = 2;
-  options.avoid_flush_during_shutdown = true;  // as metadata::Db: the WAL is synced anyway
-  // Records are tiny: small memtables, and no fallocate'd WAL (RocksDB would reserve ~1.1x the
-  // write buffer on disk, tens of MiB that `du` of the root shows as used).
-  options.write_buffer_size = 1 << 20;
-  options.max_write_buffer_number = 2;
-  options.allow_fallocate = false;
-  options.max_background_jobs = 1;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, &db);
-  if (!s.ok()) {
-    if (s.IsIOError() && absl::StrContains(s.ToString(), "lock")) {
-      return absl::UnavailableError(absl::StrCat("open ", path, ": ", s.ToString()));
-    }
-    return FromRocks(s, absl::StrCat("open ", path));
-  }
-  return std::unique_ptr<MetaStore>(new MetaStore(db));
-}
+MetaStore::MetaStore(std::unique_ptr<rocks::Database> db) : db_(std::move(db)) {}
+MetaStore::~MetaStore() = default;
 
-MetaStore::~MetaStore() {
-  // As metadata::Db: Debian's librocksdb asserts when a DB whose WAL write failed is closed.
-  uint64_t background_errors = 0;
-  if (write_failed_.load() ||
-      (db_->GetIntProperty("rocksdb.background-errors", &background_errors) &&
-       background_errors > 0)) {
-    return;
-  }
-  delete db_;
+absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path) {
+  auto db = rocks::Database::Open(path);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<MetaStore>(new MetaStore(std::move(*db)));
 }
 
 absl::StatusOr<Record> MetaStore::Get(const std::string& ns, const std::string& key) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), RecordKey(ns, key), &value);
+  rocksdb::Status s = db_->get()->Get(rocksdb::ReadOptions(), RecordKey(ns, key), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("snapshot ", key, " in namespace ", ns));
   }
@@ -118,7 +88,7 @@ absl::StatusOr<Record> MetaStore::Get(const std::string& ns, const std::string& 
 
 absl::StatusOr<bool> MetaStore::HasChildren(const std::string& ns, const std::string& key) {
   std::string prefix = ChildKey(ns, key, "");
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->get()->NewIterator(rocksdb::ReadOptions()));
   it->Seek(prefix);
   if (!it->status().ok()) return FromRocks(it->status(), "scan children");
   return it->Valid() && it->key().starts_with(prefix);
@@ -128,7 +98,7 @@ absl::StatusOr<std::vector<std::pair<std::string, Record>>> MetaStore::List(
     const std::string& ns) {
   std::string prefix = RecordKey(ns, "");
   std::vector<std::pair<std::string, Record>> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->get()->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string key = it->key().ToString().substr(prefix.size());
     auto r = Decode(it->value().ToString(), key);
@@ -141,7 +111,7 @@ absl::StatusOr<std::vector<std::pair<std::string, Record>>> MetaStore::List(
 
 absl::StatusOr<std::set<uint64_t>> MetaStore::AllIds() {
   std::set<uint64_t> ids;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->get()->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(kRecordPrefix); it->Valid() && it->key().starts_with(kRecordPrefix); it->Next()) {
     auto r = Decode(it->value().ToString(), it->key().ToString());
     if (!r.ok()) return r.status();
@@ -153,7 +123,7 @@ absl::StatusOr<std::set<uint64_t>> MetaStore::AllIds() {
 
 absl::StatusOr<uint64_t> MetaStore::NextId() {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kNextIdKey, &value);
+  rocksdb::Status s = db_->get()->Get(rocksdb::ReadOptions(), kNextIdKey, &value);
   if (s.IsNotFound()) return 1;
   if (!s.ok()) return FromRocks(s, "read next id");
   uint64_t id = 0;
@@ -185,9 +155,7 @@ void MetaStore::Batch::SetNextId(uint64_t id) { (void)wb_->Put(kNextIdKey, absl:
 absl::Status MetaStore::Write(Batch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  absl::Status st = FromRocks(db_->Write(wo, batch.wb_.get()), "write snapshot records");
-  if (!st.ok()) write_failed_.store(true);
-  return st;
+  return FromRocks(db_->get()->Write(wo, batch.wb_.get()), "write snapshot records");
 }
 
 }  // namespace berth::snapshotter

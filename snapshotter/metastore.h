@@ -8,8 +8,6 @@
 // Every change is one WriteBatch written with sync=true.
 #pragma once
 
-#include <atomic>
-
 #include <cstdint>
 #include <memory>
 #include <set>
@@ -22,9 +20,11 @@
 #include "snapshotter/snapshotter.h"
 
 namespace rocksdb {
-class DB;
 class WriteBatch;
 }  // namespace rocksdb
+namespace berth::rocks {
+class Database;
+}  // namespace berth::rocks
 
 namespace berth::snapshotter {
 
@@ -75,9 +75,8 @@ class MetaStore {
   absl::Status Write(Batch& batch);
 
  private:
-  explicit MetaStore(rocksdb::DB* db) : db_(db) {}
-  rocksdb::DB* db_;
-  std::atomic<bool> write_failed_{false};  // see ~MetaStore
+  explicit MetaStore(std::unique_ptr<rocks::Database> db);
+  std::unique_ptr<rocks::Database> db_;
 };
 
 }  // namespace berth::snapshotter

@@ -49,14 +49,7 @@ fctr namespaces create "$F_NS-full" >/dev/null 2>&1 && nsw=ok || nsw=failed
 echo "  (a metadata write while the disk is full: $nsw; free $(free_mib) MiB)"
 check "1: the partial ingest is listed as active" sh -c "timeout 30 ctr -a '$F_SOCK' -n '$F_NS' content active | grep -q '^huge'"
 f_stop_daemon; rc=$?
-if [ "$rc" = 134 ] && [ -z "${BERTH_TEST_KNOWN_FLAKES:-}" ]; then
-    # Known bug: Debian's librocksdb keeps its assertions, and closing one of the databases
-    # after the disk filled aborts in WritableFileWriter (a writer that saw ENOSPC). Acknowledged
-    # writes are synced, so nothing is lost (checked below). BERTH_TEST_KNOWN_FLAKES=1 fails it.
-    echo "KNOWN 1: berthd aborts (rc 134) closing RocksDB after the disk filled"
-else
-    check "1: berthd stops cleanly with a full disk (rc $rc)" test "$rc" = 0
-fi
+check "1: berthd stops cleanly with a full disk (rc $rc)" test "$rc" = 0
 rm -rf "$CONTENT"/ingest/*
 echo "  deleted the partial ingest: free $(free_mib) MiB"
 f_start_daemon; rc=$?

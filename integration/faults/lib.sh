@@ -47,6 +47,8 @@ f_stop_daemon() {
     kill -0 "$F_PID" 2>/dev/null && { echo "berthd ignored TERM for 15 s"; kill -9 "$F_PID"; }
     wait "$F_PID"; local rc=$?
     F_PID=""
+    # a crash says why in the last lines of the log (an assertion, a fatal error)
+    [ "$rc" = 0 ] || { echo "berthd exited with $rc; the end of its log:"; tail -n 8 "$F_LOG" | sed 's/^/    /'; }
     return $rc
 }
 

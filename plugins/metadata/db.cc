@@ -2,7 +2,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/fs.h"
+#include "core/rocks/database.h"
+#include "core/rocks/status.h"
 #include "core/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -10,16 +11,9 @@
 namespace berth::metadata {
 namespace {
 
-constexpr char kSchemaKey[] = "meta/schema";
+using rocks::FromRocks;
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat(what, ": ", s.ToString()));
-  if (s.IsIOError() && s.subcode() == rocksdb::Status::kNoSpace) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, ": ", s.ToString()));
-  }
-  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
-}
+constexpr char kSchemaKey[] = "meta/schema";
 
 absl::Status ScanIterator(rocksdb::Iterator* it, absl::string_view prefix,
                           const std::function<bool(absl::string_view, absl::string_view)>& fn) {
@@ -111,39 +105,12 @@ absl::StatusOr<bool> Reader::HasPrefix(absl::string_view prefix) const {
   return found;
 }
 
-Db::Db(rocksdb::DB* db) : db_(db) {}
-Db::~Db() {
-  // Debian's librocksdb keeps its assertions: closing a DB whose WAL write failed (a full
-  // disk) aborts in WritableFileWriter. Every acknowledged write is already synced, so the
-  // process may exit without closing it; the next open replays the WAL as after a crash.
-  uint64_t background_errors = 0;
-  if (write_failed_.load() ||
-      (db_->GetIntProperty("rocksdb.background-errors", &background_errors) &&
-       background_errors > 0)) {
-    (void)db_.release();
-  }
-}
+Db::Db(std::unique_ptr<rocks::Database> db) : db_(std::move(db)) {}
+Db::~Db() = default;
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& dir) {
-  BERTH_RETURN_IF_ERROR(fs::MkdirAll(dir, 0700));
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  // Metadata is small: keep the footprint (and the daemon's RSS) low.
-  options.max_open_files = 64;
-  options.write_buffer_size = 4 << 20;
-  // No fallocate'd WAL: RocksDB would reserve ~1.1x the write buffer on disk up front.
-  options.allow_fallocate = false;
-  options.max_write_buffer_number = 2;
-  options.keep_log_file_num = 2;
-  // The WAL is synced on every write; a flush at close only costs time and, on a full disk,
-  // fails in a way Debian's assert-enabled librocksdb aborts on (see ~Db).
-  options.avoid_flush_during_shutdown = true;
-  options.max_background_jobs = 1;
-  options.IncreaseParallelism(1);
-  rocksdb::DB* raw = nullptr;
-  BERTH_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, &raw),
-                                  absl::StrCat("open metadata database ", dir)));
-  std::unique_ptr<Db> db(new Db(raw));
+  BERTH_ASSIGN_OR_RETURN(auto rdb, rocks::Database::Open(dir, {.write_buffer_size = 4 << 20}));
+  std::unique_ptr<Db> db(new Db(std::move(rdb)));
   BERTH_RETURN_IF_ERROR(db->Migrate());
   return db;
 }
@@ -168,10 +135,10 @@ absl::Status Db::Migrate() {
 }
 
 absl::Status Db::View(const std::function<absl::Status(const Reader&)>& fn) const {
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
-  SnapshotReader reader(db_.get(), snap);
+  const rocksdb::Snapshot* snap = db_->get()->GetSnapshot();
+  SnapshotReader reader(db_->get(), snap);
   absl::Status s = fn(reader);
-  db_->ReleaseSnapshot(snap);
+  db_->get()->ReleaseSnapshot(snap);
   return s;
 }
 
@@ -191,11 +158,9 @@ absl::Status Db::Update(const std::function<absl::Status(Txn&)>& fn) {
 }
 
 absl::Status Db::UpdateLocked(const std::function<absl::Status(Txn&)>& fn) {
-  BatchTxn txn(db_.get());
+  BatchTxn txn(db_->get());
   BERTH_RETURN_IF_ERROR(fn(txn));
-  absl::Status st = txn.Commit();
-  if (!st.ok()) write_failed_.store(true);
-  return st;
+  return txn.Commit();
 }
 
 void Db::OnCommit(std::function<void()> hook) {

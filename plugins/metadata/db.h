@@ -11,7 +11,6 @@
 // state. Readers (View) see a consistent snapshot and never block writers.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,11 +22,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace rocksdb {
-class DB;
-class Snapshot;
-class WriteBatchWithIndex;
-}  // namespace rocksdb
+namespace berth::rocks {
+class Database;
+}  // namespace berth::rocks
 
 namespace berth::metadata {
 
@@ -87,11 +84,10 @@ class Db {
   absl::Status UpdateLocked(const std::function<absl::Status(Txn&)>& fn);
 
  private:
-  explicit Db(rocksdb::DB* db);
+  explicit Db(std::unique_ptr<rocks::Database> db);
   absl::Status Migrate();
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::atomic<bool> write_failed_{false};  // see ~Db
+  std::unique_ptr<rocks::Database> db_;
   std::mutex write_mu_;
   std::shared_mutex mutation_mu_;
   std::mutex hooks_mu_;

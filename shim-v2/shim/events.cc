@@ -10,7 +10,7 @@ namespace berth::shim {
 Publisher::Publisher(std::string ttrpc_address, std::string ns)
     : address_(std::move(ttrpc_address)), ns_(std::move(ns)) {}
 
-void Publisher::Publish(const std::string& topic, const google::protobuf::Message& event) {
+void Publisher::Publish(const std::string& topic, const google::protobuf::MessageLite& event) {
   if (address_.empty()) return;
   containerd::services::events::ttrpc::v1::ForwardRequest req;
   auto* env = req.mutable_envelope();
@@ -20,7 +20,8 @@ void Publisher::Publish(const std::string& topic, const google::protobuf::Messag
       static_cast<int32_t>(absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
   env->set_namespace_(ns_);
   env->set_topic(topic);
-  env->mutable_event()->set_type_url(event.GetDescriptor()->full_name());
+  // Bare full name, no "type.googleapis.com/" prefix: what containerd's typeurl registers.
+  env->mutable_event()->set_type_url(event.GetTypeName());
   env->mutable_event()->set_value(event.SerializeAsString());
   absl::MutexLock lock(&mu_);
   queue_.push_back(req.SerializeAsString());

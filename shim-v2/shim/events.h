@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "google/protobuf/message.h"
+#include "google/protobuf/message_lite.h"
 #include "shim-v2/ttrpc/client.h"
 
 namespace berth::shim {
@@ -21,7 +21,7 @@ class Publisher {
   Publisher(std::string ttrpc_address, std::string ns);
 
   // Queues `event` under `topic` ("/tasks/exit").
-  void Publish(const std::string& topic, const google::protobuf::Message& event);
+  void Publish(const std::string& topic, const google::protobuf::MessageLite& event);
 
   // Waits up to `timeout` until the queue is empty (before the shim exits).
   void Flush(absl::Duration timeout);

@@ -30,7 +30,7 @@ template <typename T>
 absl::StatusOr<T> Parse(const std::string& payload) {
   T msg;
   if (!msg.ParseFromString(payload)) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot decode ", T::descriptor()->full_name()));
+    return absl::InvalidArgumentError(absl::StrCat("cannot decode ", msg.GetTypeName()));
   }
   return msg;
 }

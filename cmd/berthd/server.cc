@@ -13,6 +13,7 @@
 #include "cmd/berthd/lock_file.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/startup_pages.h"
 #include "core/status.h"
 #include "grpcpp/grpcpp.h"
 #include "shim-v2/manager/daemon_address.h"
@@ -103,6 +104,8 @@ absl::Status Serve(const DaemonConfig& config) {
   }
   log->info("serving on {} (root {}, state {}, pid {})", config.grpc.address, config.root,
             config.state, ::getpid());
+  // Start-up is over: what it alone touched of the code and constants need not stay resident.
+  log->debug("released {} KiB of start-up pages", startup_pages::Drop() / 1024);
 
   int sig = WaitForStopSignal();
   log->info("received {}, shutting down", strsignal(sig));

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,7 +12,6 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -29,6 +27,7 @@
 #include "shim-v2/shim/service.h"
 #include "shim-v2/shim/sha256.h"
 #include "shim-v2/shim/stats.h"
+#include "shim-v2/shim/text_pages.h"
 #include "shim-v2/ttrpc/server.h"
 #include "shim-v2/ttrpc/thread.h"
 
@@ -102,42 +101,6 @@ bool CanConnect(const std::string& path) {
   bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
   if (fd >= 0) close(fd);
   return ok;
-}
-
-// Drops this process's page-table entries for the clean, read-only pages of its own executable
-// once start-up is over. Static initialisers (protobuf descriptors, absl) touch pages all over
-// the text, and fault-around maps 64 KiB per fault: ~2 MiB the serving loop never uses again.
-// MADV_DONTNEED on a private file mapping without private copies only unmaps (the page cache
-// keeps the data; a later access is a minor fault). Mappings holding private copies (RELRO:
-// the GOT holds resolved ifuncs) or with write permission are never touched.
-void TrimStartupPages() {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return;
-  exe[n] = '\0';
-  auto smaps = berth::fs::ReadFile("/proc/self/smaps");
-  if (!smaps.ok()) return;
-  uint64_t lo = 0, hi = 0;
-  bool candidate = false;
-  for (absl::string_view line : absl::StrSplit(*smaps, '\n', absl::SkipEmpty())) {
-    std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (f.empty()) continue;
-    if (f[0].find('-') != absl::string_view::npos && f.size() >= 5 && f[1].size() == 4) {
-      // A mapping header: "lo-hi perms offset dev inode [path]".
-      std::vector<absl::string_view> range = absl::StrSplit(f[0], '-');
-      candidate = f.size() >= 6 && f[5] == exe && f[1][1] == '-' && f[1][3] == 'p' &&
-                  range.size() == 2 && absl::SimpleHexAtoi(range[0], &lo) &&
-                  absl::SimpleHexAtoi(range[1], &hi);
-      continue;
-    }
-    // Pages written by this process (e.g. the GOT under RELRO) are COW copies, counted as
-    // Anonymous; Private_Dirty also counts page-cache pages not yet written back, so it is not
-    // the test.
-    if (candidate && f[0] == "Anonymous:" && f.size() >= 2) {
-      if (f[1] == "0") madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-      candidate = false;
-    }
-  }
 }
 
 int Fail(const absl::Status& st) {
@@ -292,22 +255,7 @@ int Serve(const Flags& f) {
     if (!stop->HasBeenNotified()) stop->Notify();
   });
   if (!started.ok()) return Fail(started);
-  TrimStartupPages();
-  // Calls fault text back in (the executor's create path, protobuf parsing); once they are
-  // answered and things are quiet again, drop those pages too.
-  (void)ttrpc::StartDetached(
-      [] {
-        uint64_t seen = server->Completed();
-        while (true) {
-          absl::SleepFor(absl::Seconds(3));
-          uint64_t now = server->Completed();
-          if (now != seen) {
-            seen = now;
-            TrimStartupPages();
-          }
-        }
-      },
-      64 * 1024);
+  ReleaseStartupPages();
   stop->WaitForNotification();
   // Let the Shutdown response (and any other in-flight reply) reach containerd, then go.
   server->WaitIdle(absl::Seconds(2));

@@ -34,6 +34,7 @@ class Applier {
   absl::Status Finish();
 
   int64_t entries() const { return entries_; }
+  bool root_listed() const { return root_listed_; }
   // kOverlayUpper: the directories created for entries below them, less those the layer
   // listed later, in creation order.
   std::vector<std::string> implicit_dirs() const;
@@ -81,6 +82,7 @@ class Applier {
   bool chown_;
   bool is_root_;
   int64_t entries_ = 0;
+  bool root_listed_ = false;
   std::vector<std::string> implicit_dirs_;
   std::unordered_set<std::string> listed_dirs_;  // directories with an entry of their own
   std::string cached_parent_;

@@ -141,6 +141,7 @@ absl::Status Applier::ApplyClean(struct archive* a, struct archive_entry* entry,
     if (type != AE_IFDIR || archive_entry_hardlink(entry) != nullptr) {
       return absl::InvalidArgumentError("the root entry must be a directory");
     }
+    root_listed_ = true;
     BERTH_ASSIGN_OR_RETURN(Fd dir, ReopenDir(root_fd_));
     return SetDirMetadata(entry, dir.get(), rel);
   }

@@ -125,6 +125,7 @@ absl::StatusOr<ApplyResult> Apply(const Reader& reader, absl::string_view media_
   result.uncompressed_size = source.uncompressed();
   result.entries = applier.entries();
   result.implicit_dirs = applier.implicit_dirs();
+  result.root_listed = applier.root_listed();
   if (options.expected_diff_id && *options.expected_diff_id != result.diff_id) {
     return absl::FailedPreconditionError(absl::StrCat(
         "layer diff ID mismatch: expected ", *options.expected_diff_id, ", got ", result.diff_id));

@@ -74,6 +74,9 @@ struct ApplyResult {
   // itself, parents first. Their attributes come from `parents`; a layer applied without them
   // gets them later from InheritImplicitDirs.
   std::vector<std::string> implicit_dirs;
+  // The layer had a "./" entry (the root directory's own attributes). When it did not, a tree
+  // applied elsewhere and moved into place should take the target root's attributes.
+  bool root_listed = false;
 };
 
 // Extracts the layer read from `reader` into `root_dir` (must exist and be a directory).

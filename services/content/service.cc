@@ -7,6 +7,8 @@
 #include "plugins/events/exchange.h"
 #include "plugins/gc/plugin.h"
 #include "plugins/metadata/plugin.h"
+#include "plugins/transfer/unpack_ahead.h"
+#include "plugins/transfer/unpack_ahead_plugin.h"
 #include "services/common/grpc_service.h"
 #include "services/common/grpc_status.h"
 #include "services/common/request_context.h"
@@ -42,8 +44,10 @@ void ToProto(const content::IngestStatus& in, pb::Status* out) {
 class ContentService : public pb::Content::Service {
  public:
   ContentService(std::shared_ptr<content::NamespacedStore> store, std::shared_ptr<gc::Collector> gc,
-                 std::shared_ptr<events::Exchange> events)
-      : store_(std::move(store)), gc_(std::move(gc)), events_(std::move(events)) {}
+                 std::shared_ptr<events::Exchange> events,
+                 std::shared_ptr<transfer::UnpackAhead> ahead)
+      : store_(std::move(store)), gc_(std::move(gc)), events_(std::move(events)),
+        ahead_(std::move(ahead)) {}
 
   grpc::Status Info(grpc::ServerContext* ctx, const pb::InfoRequest* req,
                     pb::InfoResponse* resp) override {
@@ -67,6 +71,7 @@ class ContentService : public pb::Content::Service {
     auto info = store_->Update(*ns, in, {req->update_mask().paths().begin(),
                                          req->update_mask().paths().end()});
     if (!info.ok()) return ToGrpcStatus(info.status());
+    if (ahead_) ahead_->LabelsUpdated(*ns, info->digest.str(), info->labels);
     ToProto(*info, resp->mutable_info());
     return grpc::Status::OK;
   }
@@ -98,6 +103,7 @@ class ContentService : public pb::Content::Service {
     if (!d.ok()) return ToGrpcStatus(d.status());
     absl::Status s = store_->Delete(*ns, *d);
     if (s.ok()) {
+      if (ahead_) ahead_->BlobDeleted(*ns, d->str());
       gc_->Schedule();
       ::containerd::events::ContentDelete ev;
       ev.set_digest(req->digest());
@@ -157,7 +163,9 @@ class ContentService : public pb::Content::Service {
                          stream) override {
     auto ns = NamespaceOf(*ctx);
     if (!ns.ok()) return ToGrpcStatus(ns.status());
-    return ToGrpcStatus(RunWriteSession(*store_, *ns, LeaseOf(*ctx), stream));
+    std::function<void(const Digest&)> committed;
+    if (ahead_) committed = [&](const Digest& d) { ahead_->BlobCommitted(*ns, d.str()); };
+    return ToGrpcStatus(RunWriteSession(*store_, *ns, LeaseOf(*ctx), stream, committed));
   }
 
   grpc::Status Abort(grpc::ServerContext* ctx, const pb::AbortRequest* req,
@@ -171,6 +179,7 @@ class ContentService : public pb::Content::Service {
   std::shared_ptr<content::NamespacedStore> store_;
   std::shared_ptr<gc::Collector> gc_;
   std::shared_ptr<events::Exchange> events_;
+  std::shared_ptr<transfer::UnpackAhead> ahead_;  // null: disabled or not ready
 };
 
 }  // namespace
@@ -178,13 +187,15 @@ class ContentService : public pb::Content::Service {
 absl::Status RegisterContentService(plugin::Registry& registry) {
   return registry.Add(plugin::Make<GrpcService>(
       {.type = plugin::kGrpc, .id = "content",
-       .requires_types = {plugin::kMetadata, plugin::kGc, plugin::kEvent}},
+       .requires_types = {plugin::kMetadata, plugin::kGc, plugin::kEvent, plugin::kInternal}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<GrpcService>> {
         BERTH_ASSIGN_OR_RETURN(auto md, ctx.Get<metadata::Metadata>(plugin::kMetadata));
         BERTH_ASSIGN_OR_RETURN(auto gc, ctx.Get<gc::Collector>(plugin::kGc));
         BERTH_ASSIGN_OR_RETURN(auto exchange, ctx.Get<events::Exchange>(plugin::kEvent));
-        return std::make_shared<GrpcServiceOf<ContentService>>(md->content, gc, exchange);
+        auto ahead = ctx.GetById<transfer::UnpackAhead>(plugin::kInternal, transfer::kUnpackAheadId);
+        return std::make_shared<GrpcServiceOf<ContentService>>(md->content, gc, exchange,
+                                                               ahead.ok() ? *ahead : nullptr);
       }));
 }
 

@@ -20,7 +20,8 @@ absl::StatusOr<Digest> ParseOptional(const std::string& s) {
 
 absl::Status RunWriteSession(
     content::NamespacedStore& store, const std::string& ns, const std::string& lease,
-    grpc::ServerReaderWriter<pb::WriteContentResponse, pb::WriteContentRequest>* stream) {
+    grpc::ServerReaderWriter<pb::WriteContentResponse, pb::WriteContentRequest>* stream,
+    const std::function<void(const Digest&)>& committed) {
   pb::WriteContentRequest req;
   if (!stream->Read(&req)) return absl::OkStatus();
   if (req.ref().empty()) {
@@ -28,7 +29,13 @@ absl::Status RunWriteSession(
   }
   BERTH_ASSIGN_OR_RETURN(Digest expected, ParseOptional(req.expected()));
   int64_t total = req.total();
-  BERTH_ASSIGN_OR_RETURN(auto writer, store.OpenWriter(ns, req.ref(), total, expected, lease));
+  bool had = committed && !expected.empty() && store.GetInfo(ns, expected).ok();
+  auto opened = store.OpenWriter(ns, req.ref(), total, expected, lease);
+  // A blob on disk for another namespace that was just recorded for this one: as committed.
+  if (absl::IsAlreadyExists(opened.status()) && committed && !expected.empty() && !had) {
+    committed(expected);
+  }
+  BERTH_ASSIGN_OR_RETURN(auto writer, std::move(opened));
   for (;;) {
     if (!req.expected().empty()) {
       BERTH_ASSIGN_OR_RETURN(expected, Digest::Parse(req.expected()));
@@ -58,6 +65,7 @@ absl::Status RunWriteSession(
           resp.set_offset(st.offset);
           resp.set_total(total);
           resp.set_digest(d.str());
+          if (committed) committed(d);
           stream->Write(resp);
           return absl::OkStatus();
         }

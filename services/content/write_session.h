@@ -4,6 +4,7 @@
 // digest. Offsets follow the writer's rules (0 restarts, otherwise the current offset).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -15,6 +16,8 @@ namespace berth::services {
 absl::Status RunWriteSession(
     content::NamespacedStore& store, const std::string& ns, const std::string& lease,
     grpc::ServerReaderWriter<::containerd::services::content::v1::WriteContentResponse,
-                             ::containerd::services::content::v1::WriteContentRequest>* stream);
+                             ::containerd::services::content::v1::WriteContentRequest>* stream,
+    // Called after a successful COMMIT, before it is answered (may be empty).
+    const std::function<void(const content::Digest&)>& committed = {});
 
 }  // namespace berth::services

@@ -2,6 +2,8 @@
 
 #include "containerd/services/diff/v1/diff.grpc.pb.h"
 #include "plugins/differ/walking.h"
+#include "plugins/transfer/unpack_ahead.h"
+#include "plugins/transfer/unpack_ahead_plugin.h"
 #include "services/common/grpc_service.h"
 #include "services/common/grpc_status.h"
 #include "services/common/mount_convert.h"
@@ -20,14 +22,19 @@ void ToProto(const images::Descriptor& in, containerd::types::Descriptor* out) {
 
 class DiffService : public pb::Diff::Service {
  public:
-  explicit DiffService(std::shared_ptr<differ::WalkingDiffer> differ) : differ_(std::move(differ)) {}
+  DiffService(std::shared_ptr<differ::WalkingDiffer> differ,
+              std::shared_ptr<transfer::UnpackAhead> ahead)
+      : differ_(std::move(differ)), ahead_(std::move(ahead)) {}
 
   grpc::Status Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
                      pb::ApplyResponse* resp) override {
     auto ns = NamespaceOf(*ctx);
     if (!ns.ok()) return ToGrpcStatus(ns.status());
     images::Descriptor desc{req->diff().media_type(), req->diff().digest(), req->diff().size(), {}};
-    auto applied = differ_->Apply(*ns, desc, MountsFromProto(req->mounts()));
+    auto mounts = MountsFromProto(req->mounts());
+    // A layer extracted while the client fetched it is moved into place; else applied now.
+    auto staged = ahead_ ? ahead_->TryApply(*ns, desc, mounts) : std::nullopt;
+    auto applied = staged ? std::move(*staged) : differ_->Apply(*ns, desc, mounts);
     if (!applied.ok()) return ToGrpcStatus(applied.status());
     ToProto(*applied, resp->mutable_applied());
     return grpc::Status::OK;
@@ -47,11 +54,13 @@ class DiffService : public pb::Diff::Service {
 
  private:
   std::shared_ptr<differ::WalkingDiffer> differ_;
+  std::shared_ptr<transfer::UnpackAhead> ahead_;  // null: disabled or not ready
 };
 
 }  // namespace
 
 absl::Status RegisterDiffService(plugin::Registry& registry) {
+  BERTH_RETURN_IF_ERROR(transfer::RegisterUnpackAhead(registry));
   BERTH_RETURN_IF_ERROR(registry.Add(plugin::Make<differ::WalkingDiffer>(
       {.type = plugin::kDiff, .id = "walking", .requires_types = {plugin::kMetadata}},
       [](plugin::InitContext& ctx,
@@ -60,11 +69,12 @@ absl::Status RegisterDiffService(plugin::Registry& registry) {
         return std::make_shared<differ::WalkingDiffer>(md);
       })));
   return registry.Add(plugin::Make<GrpcService>(
-      {.type = plugin::kGrpc, .id = "diff", .requires_types = {plugin::kDiff}},
+      {.type = plugin::kGrpc, .id = "diff", .requires_types = {plugin::kDiff, plugin::kInternal}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<GrpcService>> {
         BERTH_ASSIGN_OR_RETURN(auto differ, ctx.Get<differ::WalkingDiffer>(plugin::kDiff));
-        return std::make_shared<GrpcServiceOf<DiffService>>(differ);
+        auto ahead = ctx.GetById<transfer::UnpackAhead>(plugin::kInternal, transfer::kUnpackAheadId);
+        return std::make_shared<GrpcServiceOf<DiffService>>(differ, ahead.ok() ? *ahead : nullptr);
       }));
 }
 

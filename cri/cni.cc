@@ -118,6 +118,7 @@ absl::StatusOr<CniNetwork> ParseCniConfig(const std::string& file, const std::st
   net.file = file;
   net.name = j.value("name", "");
   net.cni_version = j.value("cniVersion", "");
+  if (j.contains("disableCheck") && j["disableCheck"].is_boolean()) net.disable_check = j["disableCheck"];
   if (j.contains("plugins")) {
     if (!j["plugins"].is_array() || j["plugins"].empty()) {
       return absl::InvalidArgumentError(absl::StrCat("CNI config list ", file, " has no plugins"));
@@ -197,6 +198,18 @@ absl::Status CniDel(const CniNetwork& net, const std::string& bin_dir, const Cni
     if (!res.ok() && first.ok()) first = res.status();
   }
   return first;
+}
+
+absl::Status CniCheck(const CniNetwork& net, const std::string& bin_dir, const CniAttachment& att,
+                      const json& prev) {
+  // Versions before 0.4.0 ("0.1.0".."0.3.1") have no CHECK; plain string order is enough there.
+  if (net.disable_check || (!net.cni_version.empty() && net.cni_version < "0.4.0")) {
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < net.plugins.size(); ++i) {
+    BERTH_RETURN_IF_ERROR(RunPlugin("CHECK", net, i, bin_dir, att, prev).status());
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> CniResultIps(const json& result) {

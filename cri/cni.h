@@ -18,6 +18,7 @@ struct CniNetwork {
   std::string name;
   std::string cni_version;
   std::vector<nlohmann::json> plugins;
+  bool disable_check = false;  // the list's "disableCheck" (CNI spec 1.0)
 };
 
 // Parses one .conf (a single plugin) or .conflist. InvalidArgument naming the file.
@@ -50,6 +51,13 @@ absl::StatusOr<nlohmann::json> CniAdd(const CniNetwork& net, const std::string& 
 // netns is not an error for DEL.
 absl::Status CniDel(const CniNetwork& net, const std::string& bin_dir, const CniAttachment& att,
                     const nlohmann::json& prev_result);
+
+// Runs CHECK through the list in order, every plugin given the ADD result as prevResult (CNI
+// spec 1.0, libcni's CheckNetworkList). OK without running anything when the list sets
+// disableCheck or its cniVersion is older than 0.4.0 (CHECK did not exist). Errors as CniAdd:
+// NotFound for a missing plugin binary, Internal with the plugin's CNI error.
+absl::Status CniCheck(const CniNetwork& net, const std::string& bin_dir, const CniAttachment& att,
+                      const nlohmann::json& prev_result);
 
 // The IP addresses (without prefix length) of a CNI result, IPv4 first.
 std::vector<std::string> CniResultIps(const nlohmann::json& result);

@@ -37,6 +37,7 @@ absl::Status ReadContainerd(const toml::table* t, CriConfig* cfg) {
       RuntimeHandler handler;
       TomlReader rr(rt, absl::StrCat(where, ".runtimes.", h));
       rr.String("runtime_type", &handler.runtime_type);
+      rr.String("sandbox_mode", &handler.sandbox_mode);
       if (const toml::table* opts = rr.Table("options")) ReadOptions(*opts, &handler.options);
       BERTH_RETURN_IF_ERROR(rr.Finish());
       cfg->runtimes[h] = std::move(handler);
@@ -91,6 +92,11 @@ absl::Status CriConfig::Validate() const {
       return absl::InvalidArgumentError(
           absl::StrCat(kWhere, ": runtime \"", name, "\" needs a runtime_type"));
     }
+    if (h.sandbox_mode != kSandboxPauseless && h.sandbox_mode != kSandboxPod) {
+      return absl::InvalidArgumentError(absl::StrCat(kWhere, ": runtime \"", name,
+                                                     "\": sandbox_mode \"", h.sandbox_mode,
+                                                     "\" is not \"pauseless\" or \"podsandbox\""));
+    }
   }
   if (max_container_log_line_size == 0 || max_container_log_line_size < -1) {
     return absl::InvalidArgumentError(
@@ -118,7 +124,9 @@ toml::table CriConfig::ToToml() const {
   for (const auto& [name, h] : runtimes) {
     toml::table opts;
     for (const auto& [k, v] : h.options) opts.insert(k, v);
-    rts.insert(name, toml::table{{"runtime_type", h.runtime_type}, {"options", opts}});
+    rts.insert(name, toml::table{{"runtime_type", h.runtime_type},
+                                 {"sandbox_mode", h.sandbox_mode},
+                                 {"options", opts}});
   }
   return toml::table{
       {"sandbox_image", sandbox_image},
@@ -147,6 +155,14 @@ absl::StatusOr<std::string> CriConfig::RuntimeFor(const std::string& handler) co
     return absl::NotFoundError(absl::StrCat("no runtime for \"", handler, "\" is configured"));
   }
   return it->second.runtime_type;
+}
+
+absl::StatusOr<bool> CriConfig::UsesPauseContainer(const std::string& handler) const {
+  auto it = runtimes.find(handler.empty() ? default_runtime_name : handler);
+  if (it == runtimes.end()) {
+    return absl::NotFoundError(absl::StrCat("no runtime for \"", handler, "\" is configured"));
+  }
+  return it->second.sandbox_mode == kSandboxPod;
 }
 
 absl::StatusOr<absl::Duration> CriConfig::StreamIdleTimeout() const {

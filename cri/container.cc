@@ -123,8 +123,11 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   const auto& img_cfg = image.config.contains("config") ? image.config["config"] : nlohmann::json::object();
   r.stop_signal = config.stop_signal() != 0 ? static_cast<int>(config.stop_signal())
                                             : SignalNumber(img_cfg.value("StopSignal", "SIGTERM"));
+  // PID mode POD: the pod's pause process's namespace (RunPodSandbox started one for it).
+  std::string pod_pid_ns = sb.infra_pid > 0 ? absl::StrCat("/proc/", sb.infra_pid, "/ns/pid") : "";
   SpecInputs in{r.id, &r.config, &sb.config, image.config, sb.ns, sb.id, sb.dir,
-                deps_.config.restrict_oom_score_adj, daemon_oom_score_adj_, target_pid_ns};
+                deps_.config.restrict_oom_score_adj, daemon_oom_score_adj_, target_pid_ns,
+                pod_pid_ns};
   auto spec = BuildSpec(in);
   if (!spec.ok()) return fail(spec.status());
   if (absl::Status st = fs::MkdirAll(dir, 0700); !st.ok()) return fail(st);

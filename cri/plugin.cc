@@ -84,6 +84,14 @@ absl::Status RegisterCriPlugin(plugin::Registry& registry) {
         BERTH_ASSIGN_OR_RETURN(deps.containers, ctx.GetById<containers::ContainerStore>(
                                                     plugin::kService, containers::kContainersServiceId));
         BERTH_ASSIGN_OR_RETURN(deps.tasks, ctx.Get<runtime::TaskManager>(plugin::kRuntime));
+        PullFn pull = MakePull(ctx, cfg);
+        if (pull) {
+          deps.pull = [pull](const std::string& ref) {
+            v1::PullImageRequest req;
+            req.mutable_image()->set_image(ref);
+            return pull(req);
+          };
+        }
         auto core = std::make_shared<CriRuntime>(std::move(deps));
         BERTH_RETURN_IF_ERROR(core->Init());
         ctx.meta().exports["namespace"] = kCriNamespace;
@@ -92,7 +100,7 @@ absl::Status RegisterCriPlugin(plugin::Registry& registry) {
         BERTH_ASSIGN_OR_RETURN(auto stream_server, StartStreaming(*core, cfg));
         ctx.meta().exports["stream_server"] =
             absl::StrCat(cfg.stream_server_address, ":", stream_server->port());
-        return MakeCriGrpcService(std::move(core), MakePull(ctx, cfg), std::move(stream_server));
+        return MakeCriGrpcService(std::move(core), std::move(pull), std::move(stream_server));
       }));
 }
 

@@ -8,6 +8,7 @@
 // InvalidArgument for bad configs, DeadlineExceeded for an ExecSync timeout.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ struct CriDeps {
   std::shared_ptr<metadata::Metadata> md;
   std::shared_ptr<containers::ContainerStore> containers;
   std::shared_ptr<runtime::TaskManager> tasks;
+  // Pulls a reference into the CRI namespace (the plugin's registry puller); null when pulls
+  // are not built. Used for sandbox_image, which kubelet never pulls itself.
+  std::function<absl::StatusOr<std::string>(const std::string& ref)> pull;
 };
 
 class CriRuntime {
@@ -110,6 +114,21 @@ class CriRuntime {
   absl::Status StartLogger(const ContainerRecord& r);
   absl::Status WriteSandboxFiles(const SandboxRecord& r);
   absl::Status TeardownNetwork(SandboxRecord* r);
+  // --- the pod's pause container (cri/sandbox_infra.cc)
+  // sandbox_image resolved, pulled first when missing and a puller is there.
+  absl::StatusOr<ImageInfo> SandboxImage();
+  // Creates and starts the infra container (id = the sandbox id) in r's pinned namespaces;
+  // sets r->infra_id/infra_pid. Everything made is removed again on failure.
+  absl::Status StartInfra(const ImageInfo& image, SandboxRecord* r);
+  // SIGKILL, wait, delete the task (OK when there is none); r->infra_pid = 0.
+  absl::Status StopInfra(SandboxRecord* r);
+  // StopInfra, then the snapshot and the containerd record; r->infra_id cleared.
+  absl::Status RemoveInfra(SandboxRecord* r);
+  bool InfraRunning(const SandboxRecord& r);
+  // CNI CHECK of the pod's attachment (cri/sandbox.cc): run when `fresh` or when the last
+  // result is older than a minute (kubelet asks PodSandboxStatus every few seconds per pod;
+  // exec'ing the plugins each time would cost more than the check is worth), cached otherwise.
+  absl::Status CheckNetwork(const SandboxRecord& r, bool fresh);
   // ContainerStatus fields from a record as stored (no task refresh).
   void FillContainerStatus(const ContainerRecord& r, v1::ContainerStatus* s);
   void FillSandboxStatus(const SandboxRecord& r, v1::PodSandboxStatus* s);
@@ -137,6 +156,8 @@ class CriRuntime {
   std::map<std::string, std::unique_ptr<ContainerLogger>> loggers_ ABSL_GUARDED_BY(mu_);
   std::string pod_cidr_ ABSL_GUARDED_BY(mu_);
   EventBroker events_;
+  absl::Mutex check_mu_;  // CNI CHECK results by sandbox id: when, and what it said
+  std::map<std::string, std::pair<absl::Time, absl::Status>> net_checks_ ABSL_GUARDED_BY(check_mu_);
 };
 
 // 64 random hex characters (containerd's id format).

@@ -1,5 +1,8 @@
-// Pod sandboxes without a pause container (cri/netns.h), CNI attachment and the pod's files.
+// Pod sandboxes: pinned namespaces (cri/netns.h), with a pause container when asked
+// (cri/sandbox_infra.cc), CNI attachment and the pod's files.
 #include <unistd.h>
+
+#include <optional>
 
 #include "core/status_macros.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +57,19 @@ absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig
                                                       const std::string& handler) {
   if (config.metadata().name().empty()) return absl::InvalidArgumentError("sandbox metadata name is empty");
   BERTH_RETURN_IF_ERROR(deps_.config.RuntimeFor(handler).status());
+  // A pause container when the handler asks for one, or when the pod's containers share a PID
+  // namespace (POD): its process is that namespace's PID 1 (cri/sandbox_infra.cc).
+  BERTH_ASSIGN_OR_RETURN(bool pause, deps_.config.UsesPauseContainer(handler));
+  pause = pause || config.linux().security_context().namespace_options().pid() == v1::POD;
+  std::optional<ImageInfo> pause_image;
+  if (pause) {
+    auto image = SandboxImage();  // before the lock: this may pull
+    if (!image.ok()) {
+      return absl::Status(image.status().code(), absl::StrCat("run pod sandbox ", SandboxName(config),
+                                                              ": ", image.status().message()));
+    }
+    pause_image = std::move(*image);
+  }
   absl::MutexLock lock(&mu_);
   SandboxRecord r;
   r.id = NewId();
@@ -64,6 +80,7 @@ absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig
   std::string name = SandboxName(config);
   BERTH_RETURN_IF_ERROR(store_.Reserve(name, r.id));
   auto fail = [&](absl::Status st) {
+    RemoveInfra(&r).IgnoreError();
     TeardownNetwork(&r).IgnoreError();
     fs::RemoveAll(r.dir).IgnoreError();
     store_.Release(name);
@@ -93,9 +110,35 @@ absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig
                                              config.linux().sysctls().end());
   if (absl::Status st = ApplyPodSysctls(r.ns, sysctls); !st.ok()) return fail(st);
   if (absl::Status st = WriteSandboxFiles(r); !st.ok()) return fail(st);
+  if (pause_image) {
+    if (absl::Status st = StartInfra(*pause_image, &r); !st.ok()) return fail(st);
+  }
   r.state = v1::SANDBOX_READY;
   if (absl::Status st = store_.Put(r); !st.ok()) return fail(st);
   return r.id;
+}
+
+absl::Status CriRuntime::CheckNetwork(const SandboxRecord& r, bool fresh) {
+  constexpr absl::Duration kCheckInterval = absl::Minutes(1);
+  if (r.ns.net.empty() || r.cni_result.is_null()) return absl::OkStatus();
+  absl::Time now = absl::Now();
+  if (!fresh) {
+    absl::MutexLock lock(&check_mu_);
+    auto it = net_checks_.find(r.id);
+    if (it != net_checks_.end() && now - it->second.first < kCheckInterval) return it->second.second;
+  }
+  std::string file = r.cni_result.value("berth.network", "");
+  auto text = fs::ReadFile(file);
+  auto net = text.ok() ? ParseCniConfig(file, *text) : LoadCniNetwork(deps_.config.cni_conf_dir);
+  absl::Status st = net.status();
+  if (net.ok()) {
+    nlohmann::json prev = r.cni_result;
+    prev.erase("berth.network");
+    st = CniCheck(*net, deps_.config.cni_bin_dir, {r.id, r.ns.net, "eth0", {}}, prev);
+  }
+  absl::MutexLock lock(&check_mu_);
+  net_checks_[r.id] = {now, st};
+  return st;
 }
 
 absl::Status CriRuntime::TeardownNetwork(SandboxRecord* r) {
@@ -128,6 +171,7 @@ absl::Status CriRuntime::StopPodSandbox(const std::string& id) {
   }
   absl::MutexLock lock(&mu_);
   BERTH_ASSIGN_OR_RETURN(SandboxRecord fresh, store_.GetSandbox(r->id));
+  BERTH_RETURN_IF_ERROR(StopInfra(&fresh));
   BERTH_RETURN_IF_ERROR(TeardownNetwork(&fresh));
   fresh.state = v1::SANDBOX_NOTREADY;
   return store_.Put(fresh);
@@ -142,6 +186,12 @@ absl::Status CriRuntime::RemovePodSandbox(const std::string& id) {
     if (c.sandbox_id == r->id) BERTH_RETURN_IF_ERROR(RemoveContainer(c.id));
   }
   absl::MutexLock lock(&mu_);
+  BERTH_ASSIGN_OR_RETURN(SandboxRecord fresh, store_.GetSandbox(r->id));
+  BERTH_RETURN_IF_ERROR(RemoveInfra(&fresh));
+  {
+    absl::MutexLock check_lock(&check_mu_);
+    net_checks_.erase(r->id);
+  }
   fs::RemoveAll(r->dir).IgnoreError();
   store_.Release(SandboxName(r->config));
   return store_.DeleteSandbox(r->id);
@@ -151,10 +201,20 @@ absl::Status CriRuntime::PodSandboxStatus(const std::string& id, bool verbose,
                                           v1::PodSandboxStatusResponse* out) {
   BERTH_ASSIGN_OR_RETURN(SandboxRecord r, store_.GetSandbox(id));
   FillSandboxStatus(r, out->mutable_status());
+  // A pod whose pause process died is not ready any more (containerd: sandbox exit).
+  if (!r.infra_id.empty() && r.state == v1::SANDBOX_READY && !InfraRunning(r)) {
+    out->mutable_status()->set_state(v1::SANDBOX_NOTREADY);
+  }
+  // CNI CHECK (spec 1.0): a pod whose network the plugins no longer find intact is not ready,
+  // so kubelet recreates it. Verbose (crictl inspectp) checks afresh.
+  absl::Status net_check;
+  if (r.state == v1::SANDBOX_READY) net_check = CheckNetwork(r, verbose);
+  if (!net_check.ok()) out->mutable_status()->set_state(v1::SANDBOX_NOTREADY);
   if (verbose) {
-    nlohmann::json info = {{"pid", 0}, {"netNamespace", r.ns.net}, {"ipcNamespace", r.ns.ipc},
+    nlohmann::json info = {{"pid", r.infra_pid}, {"netNamespace", r.ns.net}, {"ipcNamespace", r.ns.ipc},
                            {"utsNamespace", r.ns.uts}, {"sandboxDir", r.dir},
-                           {"pauseless", true}, {"cniResult", r.cni_result}};
+                           {"pauseless", r.infra_id.empty()}, {"cniResult", r.cni_result}};
+    if (!net_check.ok()) info["networkCheck"] = std::string(net_check.message());
     (*out->mutable_info())["info"] = info.dump();
   }
   return absl::OkStatus();

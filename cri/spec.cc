@@ -211,13 +211,15 @@ absl::StatusOr<json> BuildSpec(const SpecInputs& in) {
   if (privileged) spec["linux"]["resources"]["devices"] = json::array({{{"allow", true}, {"access", "rwm"}}});
   std::string parent = in.sandbox->linux().cgroup_parent();
   spec["linux"]["cgroupsPath"] = absl::StrCat(parent.empty() ? "/berth" : parent, "/", in.id);
-  // Namespaces: the pod's by path; pid per container (CONTAINER), the host's (NODE), or the
-  // target container's (TARGET, ephemeral debug containers). POD mode needs a long-lived pod
-  // process, which the no-pause default does not have: those containers get their own (README).
+  // Namespaces: the pod's by path; pid per container (CONTAINER), the host's (NODE), the
+  // target container's (TARGET, ephemeral debug containers) or the pod's (POD: its infra
+  // process's, which RunPodSandbox starts for such pods, cri/sandbox_infra.cc).
   const auto& nso = c.linux().security_context().namespace_options();
   json ns = json::array({{{"type", "mount"}}});
   if (nso.pid() == v1::TARGET && !in.target_pid_ns.empty()) {
     ns.push_back({{"type", "pid"}, {"path", in.target_pid_ns}});
+  } else if (nso.pid() == v1::POD && !in.pod_pid_ns.empty()) {
+    ns.push_back({{"type", "pid"}, {"path", in.pod_pid_ns}});
   } else if (nso.pid() != v1::NODE) {
     ns.push_back({{"type", "pid"}});
   }

@@ -25,6 +25,8 @@ struct SpecInputs {
   int daemon_oom_score_adj = 0;  // the floor when restricting
   // PID NamespaceMode TARGET: /proc/<pid>/ns/pid of the target container's init ("" otherwise).
   std::string target_pid_ns;
+  // PID NamespaceMode POD: /proc/<pid>/ns/pid of the pod's infra (pause) process ("" = none).
+  std::string pod_pid_ns;
 };
 
 // InvalidArgument: no command at all (neither config nor image), a relative working dir or

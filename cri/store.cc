@@ -31,7 +31,8 @@ json Encode(const SandboxRecord& r) {
   return {{"id", r.id}, {"config", ToJson(r.config)}, {"state", static_cast<int>(r.state)},
           {"created_at", r.created_at}, {"netns", r.ns.net}, {"ipcns", r.ns.ipc},
           {"utsns", r.ns.uts}, {"dir", r.dir}, {"ips", r.ips}, {"cni_result", r.cni_result},
-          {"runtime_handler", r.runtime_handler}};
+          {"runtime_handler", r.runtime_handler}, {"infra_id", r.infra_id},
+          {"infra_pid", r.infra_pid}};
 }
 
 bool Decode(const json& j, SandboxRecord* r) {
@@ -44,6 +45,8 @@ bool Decode(const json& j, SandboxRecord* r) {
   r->ips = j.value("ips", std::vector<std::string>{});
   r->cni_result = j.value("cni_result", json());
   r->runtime_handler = j.value("runtime_handler", "");
+  r->infra_id = j.value("infra_id", "");
+  r->infra_pid = j.value("infra_pid", 0);
   return !r->id.empty();
 }
 

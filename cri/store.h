@@ -29,6 +29,11 @@ struct SandboxRecord {
   std::vector<std::string> ips;
   nlohmann::json cni_result;  // null when not attached
   std::string runtime_handler;
+  // The pause (infra) container of a "podsandbox" pod or a pod with PID namespace mode POD
+  // (cri/sandbox_infra.cc): its containerd container/task id ("" = pauseless pod) and the pid
+  // of its process, PID 1 of the pod's PID namespace.
+  std::string infra_id;
+  int infra_pid = 0;
 };
 
 struct ContainerRecord {

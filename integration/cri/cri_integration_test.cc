@@ -17,6 +17,7 @@
 #include "core/fs.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "integration/cri/cri_daemon.h"
 #include "proto/cri_api.h"
 
@@ -26,6 +27,8 @@ namespace v1 = ::runtime::v1;
 constexpr char kImage[] = "berth.local/busybox:latest";
 // The busybox image plus a layer with /etc/passwd naming "app" (uid 1234, gid 2345).
 constexpr char kUserImage[] = "berth.local/busybox-user:latest";
+// sandbox_image of the suite's daemon (integration/cri/make-pause-image.sh).
+constexpr char kPauseImage[] = "berth.local/pause:3.9";
 
 std::string Dir() {
   static std::string d = [] {
@@ -48,7 +51,11 @@ class CriTest : public ::testing::Test {
     if (::geteuid() != 0) return;
     std::string conf = Dir() + "/net.d";
     ::mkdir(conf.c_str(), 0755);
-    std::string cfg = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"/usr/lib/cni\"\n  conf_dir = \"" + conf + "\"\n";
+    std::string cri = "[plugins.\"io.containerd.grpc.v1.cri\"";
+    std::string cfg = "version = 2\n" + cri + "]\n  sandbox_image = \"" + kPauseImage + "\"\n" + cri +
+                      ".cni]\n  bin_dir = \"/usr/lib/cni\"\n  conf_dir = \"" + conf + "\"\n" + cri +
+                      ".containerd.runtimes.pause]\n  runtime_type = \"io.containerd.berth.v2\"\n"
+                      "  sandbox_mode = \"podsandbox\"\n";
     std::ofstream(Dir() + "/config.toml") << cfg;
     if (HaveCni()) {
       std::ofstream(conf + "/10-berth-test.conflist") << R"({"cniVersion":"1.0.0","name":"berth-cri-test","plugins":[
@@ -62,6 +69,9 @@ class CriTest : public ::testing::Test {
     std::string tar = Dir() + "/busybox.tar";
     std::string cmd = std::string("bash ") + BUSYBOX_IMAGE_SCRIPT + " " + tar + " " + kImage +
                       " >/dev/null && ctr -a " + Sock() + " -n k8s.io images import " + tar + " >/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    cmd = std::string("bash ") + PAUSE_IMAGE_SCRIPT + " " + Dir() + "/pause.tar " + kPauseImage +
+          " >/dev/null && ctr -a " + Sock() + " -n k8s.io images import " + Dir() + "/pause.tar >/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     {
       std::string d = Dir() + "/userimg";
@@ -262,5 +272,6 @@ TEST_F(CriTest, HostNetworkPodAndRestartKeepsPod) {
 }
 
 #include "cri_integration_more.inc"
+#include "cri_pause.inc"
 
 }  // namespace

@@ -56,5 +56,25 @@ TEST(CniConfig, ResultIpsV4First) {
   EXPECT_TRUE(CniResultIps(nlohmann::json::object()).empty());
 }
 
+TEST(CniConfig, CheckSkipsWhenDisabledOrTooOldAndRunsOtherwise) {
+  // No plugin binary exists in the bin dir: a CHECK that runs fails with NotFound.
+  const std::string bin = "/nonexistent-cni-bin";
+  CniAttachment att{"c1", "/proc/self/ns/net", "eth0", {}};
+  auto disabled = ParseCniConfig("a.conflist", R"({"cniVersion":"1.0.0","name":"n","disableCheck":true,
+                                                   "plugins":[{"type":"bridge"}]})");
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_TRUE(disabled->disable_check);
+  EXPECT_TRUE(CniCheck(*disabled, bin, att, nlohmann::json::object()).ok());
+  auto old = ParseCniConfig("b.conflist", R"({"cniVersion":"0.3.1","name":"n","plugins":[{"type":"bridge"}]})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(CniCheck(*old, bin, att, nlohmann::json::object()).ok());
+  auto cur = ParseCniConfig("c.conflist", R"({"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]})");
+  ASSERT_TRUE(cur.ok());
+  EXPECT_FALSE(cur->disable_check);
+  absl::Status st = CniCheck(*cur, bin, att, nlohmann::json::object());
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("bridge"), std::string::npos) << st;
+}
+
 }  // namespace
 }  // namespace berth::cri

@@ -82,5 +82,25 @@ TEST(CriConfigToml, UnknownKeysAndBadValuesAreErrors) {
   EXPECT_FALSE(c2->Validate().ok());
 }
 
+TEST(CriConfigToml, SandboxModePerHandler) {
+  auto t = toml::parse(R"(
+[containerd.runtimes.pause]
+  runtime_type = "io.containerd.berth.v2"
+  sandbox_mode = "podsandbox"
+)");
+  auto cfg = CriConfig::FromToml(&t);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  ASSERT_TRUE(cfg->Validate().ok());
+  EXPECT_TRUE(cfg->UsesPauseContainer("pause").value());
+  EXPECT_FALSE(cfg->UsesPauseContainer("").value());  // berth: pauseless by default
+  EXPECT_TRUE(absl::IsNotFound(cfg->UsesPauseContainer("nope").status()));
+  auto bad = toml::parse("[containerd.runtimes.x]\nruntime_type = \"a\"\nsandbox_mode = \"shim\"\n");
+  auto c2 = CriConfig::FromToml(&bad);
+  ASSERT_TRUE(c2.ok());
+  absl::Status st = c2->Validate();
+  EXPECT_TRUE(absl::IsInvalidArgument(st));
+  EXPECT_NE(st.message().find("sandbox_mode"), std::string::npos) << st;
+}
+
 }  // namespace
 }  // namespace berth::cri

@@ -49,3 +49,11 @@ function(berth_small_stack_code target)
     target_compile_options(${target} PRIVATE -Werror=frame-larger-than=16384)
   endif()
 endfunction()
+
+# Code the static shim links (one process per container): small frames as above, and one
+# section per function and object so the shim's link drops what it does not call and packs
+# what serving runs together (cmd/containerd-shim-berth-v2, hot_functions.txt).
+function(berth_shim_code target)
+  berth_small_stack_code(${target})
+  target_compile_options(${target} PRIVATE -ffunction-sections -fdata-sections)
+endfunction()

@@ -57,11 +57,16 @@ absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig
                                                       const std::string& handler) {
   if (config.metadata().name().empty()) return absl::InvalidArgumentError("sandbox metadata name is empty");
   BERTH_RETURN_IF_ERROR(deps_.config.RuntimeFor(handler).status());
-  // A pause container when the handler asks for one, or when the pod's containers share a PID
-  // namespace (POD): its process is that namespace's PID 1 (cri/sandbox_infra.cc).
+  // A pause container when the handler asks for one (cri/sandbox_infra.cc). A pauseless pod in
+  // PID mode POD gets one too, so its containers can share a PID namespace with a PID 1 that
+  // reaps, but only when sandbox_image is already in the image store: POD is the proto's zero
+  // value, so clients that never set namespace options (kubelet always does) would otherwise
+  // all need a pause image; without it their containers keep their own PID namespaces.
   BERTH_ASSIGN_OR_RETURN(bool pause, deps_.config.UsesPauseContainer(handler));
-  pause = pause || config.linux().security_context().namespace_options().pid() == v1::POD;
   std::optional<ImageInfo> pause_image;
+  if (!pause && config.linux().security_context().namespace_options().pid() == v1::POD) {
+    if (auto image = images_.Resolve(deps_.config.sandbox_image); image.ok()) pause_image = std::move(*image);
+  }
   if (pause) {
     auto image = SandboxImage();  // before the lock: this may pull
     if (!image.ok()) {

@@ -108,6 +108,7 @@ class Bench {
     cc->add_command("sleep");
     cc->add_args("3600");
     cc->set_log_path("sleep.log");
+    cc->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::CONTAINER);
     v1::CreateContainerResponse cresp;
     st = rt_->CreateContainer(Ctx().get(), creq, &cresp);
     if (!st.ok()) return Fail("CreateContainer in " + name, st);
@@ -195,6 +196,7 @@ class Bench {
     c.set_log_directory(o_.logs + "/" + name);
     (*c.mutable_labels())[kLabel] = "1";
     auto* nso = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    nso->set_pid(v1::CONTAINER);  // as kubelet sets it (POD, the proto default, shares one)
     if (o_.hostnet) nso->set_network(v1::NODE);
     return c;
   }

@@ -11,6 +11,7 @@
 # this script. Pods use a private CNI bridge per daemon (bin_dir /usr/lib/cni, no gateway, no
 # masquerade); CRI_HOSTNET=1 runs host-network pods instead.
 # Usage: bench/cri.sh     env: REPS=10 ROUNDS=2 PODS=50 PARALLEL=1 BERTH_BUILD=build
+#                              BERTH_SANDBOX_MODE=pauseless|podsandbox
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BERTH_BUILD:-$SRC/build}
@@ -67,7 +68,12 @@ cri_section() { # NETDIR
 TOML
 }
 
-{ echo "version = 2"; cri_section "$WORK/berth-net.d"; } >"$WORK/berth.toml"
+{
+    echo "version = 2"; cri_section "$WORK/berth-net.d"
+    # BERTH_SANDBOX_MODE=podsandbox: Berth with a pause container per pod, as containerd does.
+    printf '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth]\n'
+    printf '    runtime_type = "io.containerd.berth.v2"\n    sandbox_mode = "%s"\n' "${BERTH_SANDBOX_MODE:-pauseless}"
+} >"$WORK/berth.toml"
 "$BUILD/bin/berthd" --root "$WORK/berth-root" --state "$WORK/berth-state" \
     --address "$WORK/berth.sock" -c "$WORK/berth.toml" >"$WORK/berthd.log" 2>&1 &
 pids+=($!); declare -A dpid=([berth]=$!)
@@ -144,5 +150,5 @@ jq -rs 'def med: sort | if length == 0 then 0 elif length % 2 == 1 then .[length
            (if $cm > 0 then ($bm / $cm * 100 | round / 100) else "-" end)] | @tsv' "$out" |
     (printf 'metric\tunit\tcontainerd\tberth\tratio\n'; cat) | column -t | tee "$RESULTS/$stamp-cri-ratios.txt"
 net_desc=$([ "${CRI_HOSTNET:-0}" = 1 ] && echo "host network" || echo "CNI bridge (per-daemon, no gateway)")
-echo "reps=$REPS x rounds=$ROUNDS, pods=$PODS parallel=$PARALLEL, network: $net_desc; load before: $load_before, after: $load_after; $(nproc) cpus" |
+echo "berth sandbox_mode=${BERTH_SANDBOX_MODE:-pauseless}; reps=$REPS x rounds=$ROUNDS, pods=$PODS parallel=$PARALLEL, network: $net_desc; load before: $load_before, after: $load_after; $(nproc) cpus" |
     tee -a "$RESULTS/$stamp-cri-ratios.txt"

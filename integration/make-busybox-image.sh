@@ -2,6 +2,7 @@
 # Builds an OCI image archive from the host's /usr/bin/busybox (static), without a registry or
 # any image tool: a layer tar, an image config, a manifest and an index, hashed with sha256sum.
 # Usage: make-busybox-image.sh OUT.tar [NAME]   (NAME default: berth.local/busybox:latest)
+#   ENTRYPOINT='["/bin/sleep","1"]' sets the image's entrypoint (default: none, Cmd /bin/sh).
 # Import it with: ctr images import OUT.tar
 set -euo pipefail
 OUT=${1:?usage: make-busybox-image.sh OUT.tar [NAME]}
@@ -32,8 +33,9 @@ blob() { # FILE -> prints "digest size", stores the blob
 }
 DIFF_ID=sha256:$(sha256sum "$W/layer.tar" | cut -d' ' -f1)
 read -r LAYER LAYER_SIZE < <(blob "$W/layer.tar.gz")
-printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created_by":"berth make-busybox-image.sh"}]}' \
-    "$ARCH" "$DIFF_ID" >"$W/config.json"
+if [ -n "${ENTRYPOINT:-}" ]; then RUN="\"Entrypoint\":$ENTRYPOINT"; else RUN='"Cmd":["/bin/sh"]'; fi
+printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["%s"]},"history":[{"created_by":"berth make-busybox-image.sh"}]}' \
+    "$ARCH" "$RUN" "$DIFF_ID" >"$W/config.json"
 read -r CONFIG CONFIG_SIZE < <(blob "$W/config.json")
 printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%s}]}' \
     "$CONFIG" "$CONFIG_SIZE" "$LAYER" "$LAYER_SIZE" >"$W/manifest.json"

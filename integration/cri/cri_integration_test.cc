@@ -271,6 +271,63 @@ TEST_F(CriTest, HostNetworkPodAndRestartKeepsPod) {
   EXPECT_TRUE(daemon_->rt().RemovePodSandbox(Ctx().get(), rpreq, &rpresp).ok());
 }
 
+// A daemon restart keeps a CNI pod's network (same IP) and its running container manageable.
+TEST_F(CriTest, RestartKeepsPodIpAndRunningContainer) {
+  if (!HaveCni()) GTEST_SKIP() << "no CNI plugins in /usr/lib/cni: network cases skipped";
+  auto pod = Pod("keep", false);
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  v1::PodSandboxStatusRequest psreq;
+  psreq.set_pod_sandbox_id(pod_id);
+  v1::PodSandboxStatusResponse before;
+  ASSERT_TRUE(daemon_->rt().PodSandboxStatus(Ctx().get(), psreq, &before).ok());
+  ASSERT_FALSE(before.status().network().ip().empty());
+
+  v1::CreateContainerRequest creq;
+  creq.set_pod_sandbox_id(pod_id);
+  *creq.mutable_sandbox_config() = pod;
+  creq.mutable_config()->mutable_metadata()->set_name("sleeper");
+  creq.mutable_config()->mutable_image()->set_image(kImage);
+  for (const char* a : {"sleep", "300"}) creq.mutable_config()->add_command(a);
+  v1::CreateContainerResponse cresp;
+  auto cst = daemon_->rt().CreateContainer(Ctx().get(), creq, &cresp);
+  ASSERT_TRUE(cst.ok()) << cst.error_message();
+  v1::StartContainerRequest sreq;
+  sreq.set_container_id(cresp.container_id());
+  v1::StartContainerResponse sresp;
+  ASSERT_TRUE(daemon_->rt().StartContainer(Ctx().get(), sreq, &sresp).ok());
+
+  daemon_->Stop();
+  ASSERT_TRUE(daemon_->Start());
+
+  v1::PodSandboxStatusResponse after;
+  ASSERT_TRUE(daemon_->rt().PodSandboxStatus(Ctx().get(), psreq, &after).ok());
+  EXPECT_EQ(after.status().state(), v1::SANDBOX_READY);
+  EXPECT_EQ(after.status().network().ip(), before.status().network().ip());
+  v1::ContainerStatusRequest csreq;
+  csreq.set_container_id(cresp.container_id());
+  v1::ContainerStatusResponse cs;
+  ASSERT_TRUE(daemon_->rt().ContainerStatus(Ctx().get(), csreq, &cs).ok());
+  EXPECT_EQ(cs.status().state(), v1::CONTAINER_RUNNING);
+  v1::ExecSyncRequest ereq;
+  ereq.set_container_id(cresp.container_id());
+  for (const char* a : {"sh", "-c", "exit 7"}) ereq.add_cmd(a);
+  ereq.set_timeout(20);
+  v1::ExecSyncResponse eresp;
+  auto est = daemon_->rt().ExecSync(Ctx().get(), ereq, &eresp);
+  ASSERT_TRUE(est.ok()) << est.error_message();
+  EXPECT_EQ(eresp.exit_code(), 7);
+
+  v1::StopPodSandboxRequest spreq;
+  spreq.set_pod_sandbox_id(pod_id);
+  v1::StopPodSandboxResponse spresp;
+  ASSERT_TRUE(daemon_->rt().StopPodSandbox(Ctx().get(), spreq, &spresp).ok());
+  v1::RemovePodSandboxRequest rpreq;
+  rpreq.set_pod_sandbox_id(pod_id);
+  v1::RemovePodSandboxResponse rpresp;
+  EXPECT_TRUE(daemon_->rt().RemovePodSandbox(Ctx().get(), rpreq, &rpresp).ok());
+}
+
 #include "cri_integration_more.inc"
 #include "cri_pause.inc"
 

@@ -317,15 +317,7 @@ TEST_F(CriTest, RestartKeepsPodIpAndRunningContainer) {
   auto est = daemon_->rt().ExecSync(Ctx().get(), ereq, &eresp);
   ASSERT_TRUE(est.ok()) << est.error_message();
   EXPECT_EQ(eresp.exit_code(), 7);
-
-  v1::StopPodSandboxRequest spreq;
-  spreq.set_pod_sandbox_id(pod_id);
-  v1::StopPodSandboxResponse spresp;
-  ASSERT_TRUE(daemon_->rt().StopPodSandbox(Ctx().get(), spreq, &spresp).ok());
-  v1::RemovePodSandboxRequest rpreq;
-  rpreq.set_pod_sandbox_id(pod_id);
-  v1::RemovePodSandboxResponse rpresp;
-  EXPECT_TRUE(daemon_->rt().RemovePodSandbox(Ctx().get(), rpreq, &rpresp).ok());
+  daemon_->RemoveAllPods();
 }
 
 #include "cri_integration_more.inc"

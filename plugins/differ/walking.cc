@@ -2,43 +2,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/mount/temp_mount.h"
+#include "core/mount/writable_dir.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "plugins/diff/diff.h"
 
 namespace berth::differ {
 namespace {
-
-// Where a layer can be written without mounting anything: a bind's source directory, or an
-// overlay's upper directory (with its lowers, uppermost first, for parent lookups).
-struct DirectTarget {
-  std::string root;
-  diff::Mode mode;
-  std::vector<std::string> parents;
-};
-
-std::optional<DirectTarget> DirectTargetOf(const std::vector<mount::Mount>& mounts) {
-  if (mounts.size() != 1) return std::nullopt;
-  const mount::Mount& m = mounts[0];
-  if (m.type == "bind" || m.type == "rbind") {
-    for (const auto& o : m.options) {
-      if (o == "ro") return std::nullopt;
-    }
-    return DirectTarget{m.source, diff::Mode::kPlain, {}};
-  }
-  if (m.type != "overlay") return std::nullopt;
-  DirectTarget t{"", diff::Mode::kOverlayUpper, {}};
-  for (const auto& o : m.options) {
-    if (absl::StartsWith(o, "upperdir=")) t.root = o.substr(9);
-    if (absl::StartsWith(o, "lowerdir=")) {
-      t.parents = absl::StrSplit(o.substr(9), ':', absl::SkipEmpty());
-    }
-  }
-  if (t.root.empty()) return std::nullopt;
-  return t;
-}
 
 diff::Reader ReaderOf(content::ReaderAt* r) {
   auto offset = std::make_shared<int64_t>(0);
@@ -59,11 +30,11 @@ absl::StatusOr<images::Descriptor> WalkingDiffer::Apply(const std::string& ns,
   diff::ApplyOptions opts;
   opts.expected_digest = desc.digest;
   absl::StatusOr<diff::ApplyResult> result;
-  if (auto direct = DirectTargetOf(mounts)) {
-    opts.mode = direct->mode;
-    opts.parents = direct->parents;
-    result = diff::Apply(ReaderOf(reader.get()), desc.media_type, direct->root, opts);
-    if (result.ok()) BERTH_RETURN_IF_ERROR(diff::SyncFilesystem(direct->root));
+  if (auto direct = mount::WritableDirOf(mounts)) {
+    opts.mode = direct->overlay_upper ? diff::Mode::kOverlayUpper : diff::Mode::kPlain;
+    opts.parents = direct->lowers;
+    result = diff::Apply(ReaderOf(reader.get()), desc.media_type, direct->dir, opts);
+    if (result.ok()) BERTH_RETURN_IF_ERROR(diff::SyncFilesystem(direct->dir));
   } else {
     BERTH_RETURN_IF_ERROR(mount::WithTempMount(mounts, [&](const std::string& root) {
       result = diff::Apply(ReaderOf(reader.get()), desc.media_type, root, opts);

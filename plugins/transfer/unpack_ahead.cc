@@ -8,9 +8,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/mount/writable_dir.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "plugins/transfer/manifest.h"
@@ -48,29 +48,8 @@ absl::StatusOr<std::string> ReadSmall(content::NamespacedStore& store, const std
   return out;
 }
 
-// The directory a layer lands in: the source of a writable bind (a snapshot without parent),
-// or an overlay's upperdir with its lowers (uppermost first).
-struct Target {
-  std::string dir;
-  diff::Mode mode;
-  std::vector<std::string> lowers;
-};
-
-std::optional<Target> TargetOf(const std::vector<mount::Mount>& mounts) {
-  if (mounts.size() != 1) return std::nullopt;
-  const mount::Mount& m = mounts[0];
-  if (m.type == "bind" || m.type == "rbind") {
-    if (std::find(m.options.begin(), m.options.end(), "ro") != m.options.end()) return std::nullopt;
-    return Target{m.source, diff::Mode::kPlain, {}};
-  }
-  if (m.type != "overlay") return std::nullopt;
-  Target t{"", diff::Mode::kOverlayUpper, {}};
-  for (const auto& o : m.options) {
-    if (absl::StartsWith(o, "upperdir=")) t.dir = o.substr(9);
-    if (absl::StartsWith(o, "lowerdir=")) t.lowers = absl::StrSplit(o.substr(9), ':', absl::SkipEmpty());
-  }
-  if (t.dir.empty()) return std::nullopt;
-  return t;
+diff::Mode ModeOf(const mount::WritableDir& target) {
+  return target.overlay_upper ? diff::Mode::kOverlayUpper : diff::Mode::kPlain;
 }
 
 // A staged tree that did not list "./" must look like the target root did before the move:
@@ -392,7 +371,7 @@ std::optional<absl::StatusOr<images::Descriptor>> UnpackAhead::TryApply(
     const std::string& ns, const images::Descriptor& desc,
     const std::vector<mount::Mount>& mounts) {
   if (!config_.enabled) return std::nullopt;
-  std::optional<Target> target = TargetOf(mounts);
+  std::optional<mount::WritableDir> target = mount::WritableDirOf(mounts);
   bool ours = target && IsSnapshotDir(target->dir) &&
               std::all_of(target->lowers.begin(), target->lowers.end(),
                           [&](const std::string& d) { return IsSnapshotDir(d); });
@@ -402,7 +381,7 @@ std::optional<absl::StatusOr<images::Descriptor>> UnpackAhead::TryApply(
     auto it = stages_.find(KeyOf(ns, desc.digest));
     if (it == stages_.end()) return std::nullopt;
     stage = it->second;
-    if (!ours || stage->mode != target->mode || stage->media_type != desc.media_type) {
+    if (!ours || stage->mode != ModeOf(*target) || stage->media_type != desc.media_type) {
       ++stats_.fallback;  // kept for an Apply it fits
       return std::nullopt;
     }
@@ -434,7 +413,7 @@ std::optional<absl::StatusOr<images::Descriptor>> UnpackAhead::TryApply(
   absl::Status held = digest.ok() ? md_->content->GetInfo(ns, *digest).status() : digest.status();
   if (!held.ok()) return fall_back(held);
   if (!staged.root_listed) {
-    absl::Status s = AdoptRootAttributes(stage->dir, target->dir, target->mode);
+    absl::Status s = AdoptRootAttributes(stage->dir, target->dir, ModeOf(*target));
     if (!s.ok()) return fall_back(s);
   }
   // rename(2) replaces only an empty directory (ENOTEMPTY otherwise): a fresh Active's upper.

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   // the heap top; two arenas bound fragmentation. Measured: anonymous memory after an image
   // import and one container 18.7 MB -> 5.6 MB. Before any thread starts.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   mallopt(M_ARENA_MAX, 2);
   CLI::App app{"berthd - the Berth container runtime daemon", "berthd"};
   Flags flags;

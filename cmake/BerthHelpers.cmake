@@ -57,3 +57,51 @@ function(berth_shim_code target)
   berth_small_stack_code(${target})
   target_compile_options(${target} PRIVATE -ffunction-sections -fdata-sections)
 endfunction()
+
+# berth_link_static(TARGET t BERTH_LIBS <our targets> ARCHIVES <lib*.a names> OUT_VAR v):
+# links a binary fully static from our archives, every libabsl_*.a and the named system
+# archives, when all of them are installed (Debian ships them in the -dev packages); sets v to
+# ON when it did. Start-up and resident text are the point: a dynamic link of our binaries
+# loads ~30 absl shared objects and relocates them, milliseconds on every exec.
+function(berth_link_static)
+  cmake_parse_arguments(ARG "" "TARGET;OUT_VAR" "BERTH_LIBS;ARCHIVES" ${ARGN})
+  set(_libdir /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE})
+  file(GLOB _absl_archives ${_libdir}/libabsl_*.a)
+  set(_sys_archives)
+  set(_have_all ON)
+  foreach(a IN LISTS ARG_ARCHIVES)
+    if(NOT EXISTS ${_libdir}/${a})
+      set(_have_all OFF)
+    endif()
+    list(APPEND _sys_archives ${_libdir}/${a})
+  endforeach()
+  if(NOT _absl_archives OR BERTH_SANITIZE OR BERTH_FUZZ)
+    set(_have_all OFF)
+  endif()
+  set(${ARG_OUT_VAR} ${_have_all} PARENT_SCOPE)
+  if(NOT _have_all)
+    return()
+  endif()
+  set(_archives)
+  foreach(l IN LISTS ARG_BERTH_LIBS)
+    list(APPEND _archives $<TARGET_FILE:${l}>)
+  endforeach()
+  # Replace the shared link line of berth_cc_binary with the archives, in one group (absl's
+  # archives depend on each other in cycles); header-only deps keep their include paths.
+  get_target_property(_deps ${ARG_TARGET} LINK_LIBRARIES)
+  set_property(TARGET ${ARG_TARGET} PROPERTY LINK_LIBRARIES "")
+  foreach(d IN LISTS _deps)
+    if(TARGET ${d})
+      get_target_property(_inc ${d} INTERFACE_INCLUDE_DIRECTORIES)
+      if(_inc)
+        target_include_directories(${ARG_TARGET} SYSTEM PRIVATE ${_inc})
+      endif()
+    endif()
+  endforeach()
+  target_include_directories(${ARG_TARGET} PRIVATE ${PROJECT_SOURCE_DIR})
+  add_dependencies(${ARG_TARGET} ${ARG_BERTH_LIBS})
+  # --gc-sections drops the functions nothing calls (archives built with -ffunction-sections).
+  target_link_options(${ARG_TARGET} PRIVATE -static -pthread -Wl,--gc-sections)
+  target_link_libraries(${ARG_TARGET} PRIVATE
+    -Wl,--start-group ${_archives} ${_absl_archives} ${_sys_archives} -Wl,--end-group)
+endfunction()

@@ -1,5 +1,6 @@
 #include "cmd/berth-runc/commands.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 #include "absl/strings/str_split.h"
 #include "cmd/berth-runc/output.h"
 #include "core/fs.h"
+#include "core/status.h"
 #include "executor/executor.h"
+#include "executor/spec_example.h"
 
 namespace berth::runc {
 namespace {
@@ -31,6 +34,26 @@ absl::StatusOr<int> ParseSignal(std::string s) {
     if (abbrev != nullptr && s == abbrev) return sig;
   }
   return absl::InvalidArgumentError("unknown signal " + s);
+}
+
+// `runc spec`: writes runc's example config.json into the bundle (cwd by default) and, like
+// runc, refuses to overwrite one.
+absl::Status WriteExampleSpec(const std::string& bundle, bool rootless) {
+  std::string path = (bundle.empty() ? std::string(".") : bundle) + "/config.json";
+  if (access(path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError("File config.json exists. Remove it first");
+  }
+  executor::ExampleSpecOptions o;
+  o.rootless = rootless;
+  o.uid = geteuid();
+  o.gid = getegid();
+  std::string data = executor::ExampleSpecJson(o);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return ErrnoStatus(errno, "open " + path);
+  bool ok = write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  int err = errno;
+  if (close(fd) != 0 && ok) return ErrnoStatus(errno, "close " + path);
+  return ok ? absl::OkStatus() : ErrnoStatus(err, "write " + path);
 }
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {
@@ -259,6 +282,16 @@ std::vector<Command> RegisterCommands(CLI::App& app, Globals& g) {
                       if (*stats_once) return 0;
                       std::this_thread::sleep_for(std::chrono::seconds(secs > 0 ? secs : 5));
                     }
+                  }});
+
+  auto spec_bundle = std::make_shared<std::string>();
+  auto spec_rootless = std::make_shared<bool>(false);
+  sub = app.add_subcommand("spec", "create a new specification file (runc's example)");
+  sub->add_option("-b,--bundle", *spec_bundle, "path to the root of the bundle directory");
+  sub->add_flag("--rootless", *spec_rootless, "generate a configuration for a rootless container");
+  cmds.push_back({sub, [spec_bundle, spec_rootless] {
+                    absl::Status st = WriteExampleSpec(*spec_bundle, *spec_rootless);
+                    return st.ok() ? 0 : Fail(st);
                   }});
 
   sub = app.add_subcommand("features", "print the features of this runtime");

@@ -16,9 +16,11 @@ berth_install_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Release by default: debug info costs ~30% of the compile and link time of a clean build on CI's
+# two cores. Developers who profile or debug: BERTH_BUILD_TYPE=RelWithDebInfo.
 berth_build() {
     echo "== building in $BERTH_BUILD"
-    cmake -S "$BERTH_SRC" -B "$BERTH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${BERTH_BUILD_TYPE:-RelWithDebInfo}" \
+    cmake -S "$BERTH_SRC" -B "$BERTH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${BERTH_BUILD_TYPE:-Release}" \
         "$@" >/dev/null
     ninja -C "$BERTH_BUILD" -j"$(nproc)"
 }

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "cmd/berthd/builtins.h"
 #include "cmd/berthd/server.h"
 #include "core/config.h"
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
   mallopt(M_ARENA_MAX, 2);
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex operation also maintains
+  // the deadlock-detection graph (4x the cost of a lock). Tests keep it; serving does not.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"berthd - the Berth container runtime daemon", "berthd"};
   Flags flags;
   app.add_option("-a,--address", flags.address, "gRPC unix socket (default /run/berth/berth.sock)");

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "core/fs.h"
@@ -211,6 +212,8 @@ int Serve(const Flags& f) {
   signal(SIGPIPE, SIG_IGN);
   // One malloc arena: a handful of short-lived threads do not need their own 64 MiB arenas.
   mallopt(M_ARENA_MAX, 1);
+  // As berthd (cmd/berthd/main.cc): no deadlock-detection graph on every absl::Mutex operation.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (absl::Status st = Reaper::Get().Start(); !st.ok()) return Fail(st);
   // Logs go to the bundle's `log` fifo, which containerd is reading.
   int log = open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);

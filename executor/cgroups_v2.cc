@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "executor/cgroups.h"
+#include "executor/device_filter.h"
 
 namespace berth::executor {
 namespace {
@@ -94,7 +95,10 @@ class V2Manager final : public CgroupManager {
       }
       BERTH_RETURN_IF_ERROR(Write(file, value));
     }
-    // Device rules need an eBPF program on v2; not implemented (documented in the README).
+    // v2 has no devices.allow: the rules become an eBPF program attached to the directory.
+    if (!r.devices.empty()) {
+      BERTH_RETURN_IF_ERROR(Annotate(ApplyDeviceFilter(dir_, r.devices), "devices"));
+    }
     return absl::OkStatus();
   }
 

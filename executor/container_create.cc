@@ -198,7 +198,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
     (void)cgroup->Destroy();
   };
   Resources resources = p.spec.linux.resources.value_or(Resources{});
-  if (layout.mode != CgroupMode::kV2) AddDefaultDeviceRules(p.spec, resources);
+  AddDefaultDeviceRules(p.spec, resources);
   BERTH_RETURN_IF_ERROR(Annotate(cgroup->Set(resources), "set cgroup resources"));
 
   RootfsOptions ro;

@@ -1,7 +1,7 @@
 // The child side of container setup. Runs after clone(): no allocation, no logging, no locks;
 // only the prepared plans and Kernel calls. Order follows runc's standard init:
 // namespaces -> hostname -> rootfs (propagation, bind, mounts, devices, pivot_root, masks,
-// read-only root) -> console -> rlimits -> no_new_privs/seccomp -> identity/capabilities ->
+// createContainer hooks, read-only root) -> console -> rlimits -> no_new_privs/seccomp -> identity/capabilities ->
 // cwd -> wait for start -> execve.
 #include <fcntl.h>
 #include <linux/limits.h>
@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -143,6 +144,33 @@ int DoMasksAndReadonly(Kernel& k, const RootfsPlan& plan, ChildMessage* err) {
 
 }  // namespace
 
+int RunHookPlan(const HookPlan& plan, Step step, Kernel& k, ChildMessage* err) {
+  if (plan.hooks.empty()) return 0;
+  // The pid as the container sees it (runc: unix.Getpid() in its init), in decimal.
+  char digits[16];
+  char* end = digits + sizeof(digits);
+  char* d = end;
+  unsigned long pid = static_cast<unsigned long>(k.Getpid());
+  do {
+    *--d = static_cast<char>('0' + pid % 10);
+    pid /= 10;
+  } while (pid > 0);
+  struct iovec in[3] = {
+      {const_cast<char*>(plan.state_prefix.data()), plan.state_prefix.size()},
+      {d, static_cast<size_t>(end - d)},
+      {const_cast<char*>(plan.state_suffix.data()), plan.state_suffix.size()}};
+  for (size_t i = 0; i < plan.hooks.size(); ++i) {
+    const HookOp& h = plan.hooks[i];
+    int r = k.RunHook(h.path.c_str(), h.argv.data(), h.envp.data(), in, 3, h.timeout_sec);
+    if (r == 0) continue;
+    bool ran = r > 0 || r == -ETIMEDOUT;  // else it could not be started: r is -errno
+    Fail(err, step, ran ? 0 : r, static_cast<int>(i));
+    err->status = r == -ETIMEDOUT ? -1 : (r > 0 ? r : 0);
+    return -1;
+  }
+  return 0;
+}
+
 int MkdirAllNoAlloc(Kernel& k, const char* path, mode_t mode) {
   char buf[PATH_MAX];
   size_t n = strlen(path);
@@ -221,6 +249,9 @@ int RunRootfsSetup(const RootfsPlan& plan, Kernel& k, ChildMessage* err) {
     // runc creates a missing cwd too; failure surfaces later as a chdir error.
     MkdirAllNoAlloc(k, plan.cwd_target.c_str(), 0755);
   }
+  // OCI createContainer: in the container's namespaces, after the mounts, before pivot_root
+  // (runc runs them at the end of prepareRootfs).
+  if (RunHookPlan(plan.create_container, Step::kCreateContainerHook, k, err) < 0) return -1;
   if (DoPivot(k, plan, err) < 0) return -1;
   return DoMasksAndReadonly(k, plan, err);
 }

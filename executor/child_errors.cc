@@ -1,4 +1,6 @@
 // Parent side: a child's {step, errno, index} becomes a Status naming what failed.
+#include <sys/wait.h>
+
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -74,15 +76,38 @@ std::string Describe(const ChildMessage& m, const RootfsPlan* r, const ProcessPl
     case Step::kExec: return "exec " + (p && !p->args.empty() ? p->args[0] : "");
     case Step::kFork: return "fork exec process";
     case Step::kJoinCgroup: return "join cgroup";
+    case Step::kCreateContainerHook:
+    case Step::kStartContainerHook: break;  // see HookError
     case Step::kNone: break;
   }
   return "container setup";
+}
+
+// Same wording as the hooks the parent runs (hooks.cc).
+absl::Status HookError(const ChildMessage& m, const RootfsPlan* r, const ProcessPlan* p) {
+  bool create = m.step == Step::kCreateContainerHook;
+  const HookPlan* plan = create ? (r ? &r->create_container : nullptr)
+                                : (p ? &p->start_container : nullptr);
+  const HookOp* h = At(plan ? &plan->hooks : nullptr, m.index);
+  std::string what = absl::StrCat(create ? "createContainer" : "startContainer", " hook ",
+                                  h ? h->path : absl::StrCat("#", m.index));
+  if (m.status == -1) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(what, ": timed out after ", h ? h->timeout_sec : 0, "s"));
+  }
+  if (m.err != 0) return ErrnoStatus(m.err, what);
+  bool exited = WIFEXITED(m.status);
+  return absl::InternalError(absl::StrCat(what, " failed: ", exited ? "exit status " : "signal ",
+                                          exited ? WEXITSTATUS(m.status) : WTERMSIG(m.status)));
 }
 
 }  // namespace
 
 absl::Status ChildErrorToStatus(const ChildMessage& msg, const RootfsPlan* rootfs,
                                 const ProcessPlan* process) {
+  if (msg.step == Step::kCreateContainerHook || msg.step == Step::kStartContainerHook) {
+    return HookError(msg, rootfs, process);
+  }
   std::string what = Describe(msg, rootfs, process);
   if (msg.step == Step::kLookPath) {
     return absl::NotFoundError("unable to start container process: " + what);

@@ -164,6 +164,15 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
     // Blocks until `start` opens the fifo for reading.
     int fd = k.Open(ns->exec_fifo_proc, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return Fail(err, Step::kExecFifo, fd);
+    // OCI startContainer: part of `start`, before the user process. `start` reads the fifo,
+    // so a failure goes there: 'E' and the message instead of "0" (kFifoError).
+    if (RunHookPlan(plan.start_container, Step::kStartContainerHook, k, err) < 0) {
+      char buf[1 + sizeof(ChildMessage)];
+      buf[0] = kFifoError;
+      memcpy(buf + 1, err, sizeof(ChildMessage));
+      k.Write(fd, buf, sizeof(buf));
+      return -1;
+    }
     if ((r = k.Write(fd, "0", 1)) < 0) return Fail(err, Step::kExecFifo, r);
     k.Close(fd);
     k.Close(ns->exec_fifo);
@@ -173,6 +182,7 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
     k.Write(ns->sync_fd, &ready, sizeof(ready));
     char go;
     if ((r = k.Read(ns->sync_fd, &go, 1)) != 1) return Fail(err, Step::kWaitParent, r < 0 ? r : -EPIPE);
+    if (RunHookPlan(plan.start_container, Step::kStartContainerHook, k, err) < 0) return -1;
   }
   return 0;
 }

@@ -238,6 +238,21 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   absl::Cleanup close_sync = [&] { close(sv[0]); };
   p.ns.sync_fd = sv[1];
   p.process.Finalize();
+  // createContainer/startContainer hooks run in the init (container namespaces); their state
+  // JSON is rendered here, the init adds its pid.
+  std::string created_at = NowRfc3339Nano();
+  ContainerState hook_state;
+  hook_state.id = id;
+  hook_state.bundle = bundle;
+  hook_state.rootfs = p.rootfs.rootfs;
+  hook_state.created = created_at;
+  hook_state.annotations = p.spec.annotations;
+  hook_state.status = "creating";
+  p.rootfs.create_container = BuildHookPlan(p.spec.hooks.create_container, hook_state);
+  hook_state.status = "created";
+  p.process.start_container = BuildHookPlan(p.spec.hooks.start_container, hook_state);
+  p.rootfs.create_container.Finalize();
+  p.process.start_container.Finalize();
   InitArgs args;
   args.sync_fd = sv[1];
   args.stdio[0] = opts.stdin_fd;
@@ -270,7 +285,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   state.id = id;
   state.bundle = bundle;
   state.rootfs = p.rootfs.rootfs;
-  state.created = NowRfc3339Nano();
+  state.created = created_at;
   state.pid = pid;
   state.start_time = ProcessStartTime(pid);
   state.annotations = p.spec.annotations;

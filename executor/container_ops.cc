@@ -89,6 +89,33 @@ absl::StatusOr<std::vector<ContainerState>> Executor::List() {
   return out;
 }
 
+namespace {
+
+// The init failed after `start` opened the fifo (a startContainer hook): the ChildMessage
+// that follows kFifoError on the fifo becomes the error, naming the hook from config.json.
+absl::Status StartHookError(int fifo_fd, const std::string& bundle) {
+  ChildMessage msg;
+  size_t got = 0;
+  char* buf = reinterpret_cast<char*>(&msg);
+  while (got < sizeof(msg)) {
+    struct pollfd pfd = {fifo_fd, POLLIN, 0};
+    if (poll(&pfd, 1, 1000) <= 0) break;
+    ssize_t n = read(fifo_fd, buf + got, sizeof(msg) - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got != sizeof(msg)) return absl::InternalError("container init failed during start");
+  ProcessPlan plan;
+  if (auto spec = LoadSpec(bundle); spec.ok()) {
+    for (const auto& h : spec->hooks.start_container) {
+      plan.start_container.hooks.push_back(HookOp{h.path, {}, {}, {}, {}, h.timeout.value_or(0)});
+    }
+  }
+  return ChildErrorToStatus(msg, nullptr, &plan);
+}
+
+}  // namespace
+
 absl::Status Executor::Start(const std::string& id) {
   BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
   BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
@@ -107,7 +134,10 @@ absl::Status Executor::Start(const std::string& id) {
     int r = poll(&pfd, 1, 50);
     if (r > 0) {
       char c;
-      if (read(fd, &c, 1) == 1) break;
+      if (read(fd, &c, 1) == 1) {
+        if (c == kFifoError) result = StartHookError(fd, s.bundle);
+        break;
+      }
     }
     if (ProcessStartTime(s.pid) != s.start_time) {
       result = absl::FailedPreconditionError("container init exited before start");

@@ -68,4 +68,38 @@ absl::Status RunHooks(const std::vector<Hook>& hooks, const std::string& state_j
   return absl::OkStatus();
 }
 
+HookPlan BuildHookPlan(const std::vector<Hook>& hooks, const ContainerState& state) {
+  HookPlan plan;
+  for (const auto& h : hooks) {
+    HookOp op;
+    op.path = h.path;
+    op.args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+    op.env = h.env;
+    op.timeout_sec = h.timeout.value_or(0);
+    plan.hooks.push_back(std::move(op));
+  }
+  if (plan.hooks.empty()) return plan;
+  // Render with a marker pid and cut there: the init writes its own pid in between.
+  ContainerState s = state;
+  s.pid = 2147480047;
+  std::string json = StateToJson(s, false);
+  // Keys are sorted and every other value is a string, so the marker occurs once.
+  const std::string key = "\"pid\":", marker = key + "2147480047";
+  size_t at = json.find(marker);
+  plan.state_prefix = json.substr(0, at + key.size());
+  plan.state_suffix = json.substr(at + marker.size());
+  return plan;
+}
+
+void HookPlan::Finalize() {
+  for (auto& h : hooks) {
+    h.argv.clear();
+    h.envp.clear();
+    for (auto& a : h.args) h.argv.push_back(a.data());
+    h.argv.push_back(nullptr);
+    for (auto& e : h.env) h.envp.push_back(e.data());
+    h.envp.push_back(nullptr);
+  }
+}
+
 }  // namespace berth::executor

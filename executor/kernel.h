@@ -8,6 +8,7 @@
 
 #include <linux/filter.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,12 @@ class Kernel {
   // capset(2) with the three 64-bit sets (version 3 header).
   virtual int Capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) = 0;
   virtual int SeccompLoad(const sock_fprog* prog, unsigned int flags) = 0;
+  virtual pid_t Getpid() = 0;
+  // Runs an OCI hook: fork, the concatenated `in` buffers on its stdin, execve(path), wait.
+  // After timeout_sec (0 = none) the hook is killed and -ETIMEDOUT returned. Otherwise the
+  // wait status (>= 0), or -errno when the hook could not be started.
+  virtual int RunHook(const char* path, char* const argv[], char* const envp[],
+                      const struct iovec* in, int in_count, int timeout_sec) = 0;
   // Only returns on failure.
   virtual int Execve(const char* path, char* const argv[], char* const envp[]) = 0;
 };

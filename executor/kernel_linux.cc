@@ -1,5 +1,7 @@
 // The real Kernel: raw system calls only (this code runs between clone() and execve()).
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -154,10 +157,86 @@ class LinuxKernel final : public Kernel {
   int SeccompLoad(const sock_fprog* prog, unsigned int flags) override {
     return Ret(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog));
   }
+  pid_t Getpid() override { return static_cast<pid_t>(syscall(SYS_getpid)); }
+  int RunHook(const char* path, char* const argv[], char* const envp[], const struct iovec* in,
+              int in_count, int timeout_sec) override;
   int Execve(const char* path, char* const argv[], char* const envp[]) override {
     return Ret(::execve(path, argv, envp));
   }
 };
+
+// Writes the buffers to fd; stops quietly when the hook closed its stdin (EPIPE).
+void WriteAll(int fd, const struct iovec* in, int in_count) {
+  for (int i = 0; i < in_count; ++i) {
+    const char* p = static_cast<const char*>(in[i].iov_base);
+    size_t left = in[i].iov_len;
+    while (left > 0) {
+      ssize_t n = ::write(fd, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+  }
+}
+
+int64_t MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int LinuxKernel::RunHook(const char* path, char* const argv[], char* const envp[],
+                         const struct iovec* in, int in_count, int timeout_sec) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return -errno;
+  size_t total = 0;
+  for (int i = 0; i < in_count; ++i) total += in[i].iov_len;
+  // A hook that never reads stdin must not block us: make the pipe hold the whole state.
+  if (total > 65536) ::fcntl(p[1], F_SETPIPE_SZ, static_cast<int>(total));
+  // Raw clone, not fork(): glibc's fork runs atfork handlers that take malloc's locks.
+  long pid = syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr,
+                     nullptr);
+  if (pid < 0) {
+    int err = errno;
+    ::close(p[0]);
+    ::close(p[1]);
+    return -err;
+  }
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own group, so a timeout kills what it started too
+    ::dup2(p[0], 0);  // the new descriptor is not close-on-exec
+    ::execve(path, argv, envp);
+    _exit(127);
+  }
+  ::close(p[0]);
+  // A hook that exits without reading would send us SIGPIPE: ignore it while writing.
+  struct sigaction ignore, old;
+  memset(&ignore, 0, sizeof(ignore));
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);
+  WriteAll(p[1], in, in_count);
+  ::sigaction(SIGPIPE, &old, nullptr);
+  ::close(p[1]);
+  int64_t deadline = MonotonicMs() + static_cast<int64_t>(timeout_sec) * 1000;
+  for (;;) {
+    int status = 0;
+    pid_t r = static_cast<pid_t>(::waitpid(static_cast<pid_t>(pid), &status,
+                                           timeout_sec > 0 ? WNOHANG : 0));
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return -errno;
+    if (timeout_sec > 0 && MonotonicMs() >= deadline) {
+      ::kill(-static_cast<pid_t>(pid), SIGKILL);
+      ::kill(static_cast<pid_t>(pid), SIGKILL);  // in case setpgid had not run yet
+      ::waitpid(static_cast<pid_t>(pid), &status, 0);
+      return -ETIMEDOUT;
+    }
+    if (timeout_sec > 0) {
+      struct timespec ts = {0, 5 * 1000 * 1000};
+      ::nanosleep(&ts, nullptr);
+    }
+  }
+}
 
 }  // namespace
 

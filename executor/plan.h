@@ -55,6 +55,8 @@ enum class Step : int32_t {
   kExec,
   kFork,
   kJoinCgroup,
+  kCreateContainerHook,
+  kStartContainerHook,
 };
 
 // What the child writes on the sync socket. kind 1 = error, 2 = ready (waiting for start),
@@ -63,11 +65,15 @@ struct ChildMessage {
   int32_t kind = 0;
   Step step = Step::kNone;
   int32_t err = 0;    // positive errno
-  int32_t index = 0;  // which mount / device / path / candidate
+  int32_t index = 0;  // which mount / device / path / candidate / hook
+  int32_t status = 0;  // hooks: wait status of a hook that ran; -1 = killed at its timeout
 };
 inline constexpr int32_t kMsgError = 1;
 inline constexpr int32_t kMsgReady = 2;
 inline constexpr int32_t kMsgPid = 3;
+// First byte on the exec fifo when the init failed after `start` opened it (a ChildMessage
+// follows); "0" otherwise.
+inline constexpr char kFifoError = 'E';
 
 struct MountOp {
   std::string destination;  // as in config.json, for messages
@@ -91,6 +97,23 @@ struct DeviceOp {
   bool bind = false;
 };
 
+// OCI hooks the init itself runs (createContainer, startContainer): in the container's
+// namespaces, with the state JSON on stdin. The parent prepares every byte; the child only
+// inserts its own pid (as the container sees it) between state_prefix and state_suffix.
+struct HookOp {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;  // NULL-terminated views, set by HookPlan::Finalize
+  int timeout_sec = 0;            // 0: no limit
+};
+
+struct HookPlan {
+  std::vector<HookOp> hooks;
+  std::string state_prefix, state_suffix;  // state JSON = prefix + pid + suffix
+  // Points every hook's argv/envp at its strings. Call once the plan stays where it is.
+  void Finalize();
+};
+
 struct RootfsPlan {
   std::string rootfs;  // absolute
   unsigned long root_propagation = 0;
@@ -104,6 +127,7 @@ struct RootfsPlan {
   bool set_hostname = false, set_domainname = false;
   std::string hostname, domainname;
   std::vector<std::pair<std::string, std::string>> sysctls;  // (/proc/sys/... path, value)
+  HookPlan create_container;  // after the mounts, before pivot_root
 };
 
 struct ProcessPlan {
@@ -129,6 +153,7 @@ struct ProcessPlan {
   uint16_t rows = 0, cols = 0;
   bool setsid = true;
   bool bind_console = true;  // init only: the pty also becomes /dev/console (not for exec)
+  HookPlan start_container;  // init only: after `start` opened the exec fifo, before execve
 
   // Points argv/envp at args/env. Call after the last change to args/env.
   void Finalize();
@@ -153,6 +178,10 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
                     ChildMessage* err);
 // Looks up the executable and calls execve; only returns on failure.
 int RunExec(const ProcessPlan& plan, Kernel& k, ChildMessage* err);
+
+// Runs the plan's hooks in order (no allocation). 0, or -1 with *err = {step, errno or 0,
+// hook index, wait status}.
+int RunHookPlan(const HookPlan& plan, Step step, Kernel& k, ChildMessage* err);
 
 // mkdir -p without allocation (a PATH_MAX stack buffer). 0 or -errno.
 int MkdirAllNoAlloc(Kernel& k, const char* path, mode_t mode);

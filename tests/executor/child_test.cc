@@ -244,3 +244,115 @@ TEST(MkdirAllTest, CreatesEachMissingLevel) {
 
 }  // namespace
 }  // namespace berth::executor
+
+namespace berth::executor {
+namespace {
+
+HookPlan SampleHooks(std::vector<std::string> paths) {
+  HookPlan h;
+  for (auto& path : paths) h.hooks.push_back(HookOp{path, {path, "arg"}, {"A=1"}, {}, {}, 5});
+  h.state_prefix = R"({"id":"c1","pid":)";
+  h.state_suffix = R"(,"status":"creating"})";
+  h.Finalize();
+  return h;
+}
+
+TEST(HookSetupTest, CreateContainerRunsAfterMountsBeforePivotRoot) {
+  FakeKernel k;
+  RootfsPlan plan = SamplePlan();
+  plan.create_container = SampleHooks({"/hooks/one", "/hooks/two"});
+  ChildMessage err;
+  ASSERT_EQ(RunRootfsSetup(plan, k, &err), 0) << ::testing::PrintToString(k.calls);
+  int link = k.IndexOf("symlink(/proc/self/fd,/b/rootfs/dev/fd)");
+  int one = k.IndexOf("hook(/hooks/one,5)");
+  int two = k.IndexOf("hook(/hooks/two,5)");
+  int pivot = k.IndexOf("pivot_root(.,.)");
+  ASSERT_GE(one, 0);
+  EXPECT_LT(link, one);
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, pivot);
+  // The state on stdin, with the pid as the container sees it filled in.
+  ASSERT_EQ(k.hook_stdin.size(), 2u);
+  EXPECT_EQ(k.hook_stdin[0], R"({"id":"c1","pid":1,"status":"creating"})");
+}
+
+TEST(HookSetupTest, FailingCreateContainerHookStopsSetupAndIsNamed) {
+  FakeKernel k;
+  k.hook_status["/hooks/two"] = 3 << 8;  // exit status 3
+  RootfsPlan plan = SamplePlan();
+  plan.create_container = SampleHooks({"/hooks/one", "/hooks/two"});
+  ChildMessage err;
+  ASSERT_EQ(RunRootfsSetup(plan, k, &err), -1);
+  EXPECT_EQ(err.step, Step::kCreateContainerHook);
+  EXPECT_EQ(err.index, 1);
+  EXPECT_EQ(k.IndexOf("pivot_root"), -1);
+  absl::Status st = ChildErrorToStatus(err, &plan, nullptr);
+  EXPECT_EQ(st.message(), "createContainer hook /hooks/two failed: exit status 3");
+
+  FakeKernel timeout;
+  timeout.fail["hook(/hooks/one"] = ETIMEDOUT;
+  ASSERT_EQ(RunRootfsSetup(plan, timeout, &err), -1);
+  st = ChildErrorToStatus(err, &plan, nullptr);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(st.message(), "createContainer hook /hooks/one: timed out after 5s");
+
+  FakeKernel missing;
+  missing.fail["hook(/hooks/one"] = EACCES;  // could not even start it
+  ASSERT_EQ(RunRootfsSetup(plan, missing, &err), -1);
+  EXPECT_THAT(std::string(ChildErrorToStatus(err, &plan, nullptr).message()),
+              ::testing::HasSubstr("createContainer hook /hooks/one: Permission denied"));
+}
+
+TEST(HookSetupTest, StartContainerRunsAfterTheFifoOpenBeforeItsByte) {
+  FakeKernel k;
+  ProcessPlan p = SampleProcess();
+  p.start_container = SampleHooks({"/hooks/start"});
+  NamespacePlan ns;
+  ns.sync_fd = 9;
+  ns.exec_fifo = 8;
+  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  ChildMessage err;
+  ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), 0);
+  int open = k.IndexOf("open(/proc/self/fd/8)");
+  int hook = k.IndexOf("hook(/hooks/start,5)");
+  ASSERT_GE(hook, 0);
+  EXPECT_LT(open, hook);
+  EXPECT_EQ(k.written[100], "0");  // the fifo (fd 100 in the fake) gets "0" after the hook
+  EXPECT_LT(hook, k.IndexOf("writefd(100)"));
+}
+
+TEST(HookSetupTest, FailingStartContainerHookWritesTheErrorToTheFifo) {
+  FakeKernel k;
+  k.hook_status["/hooks/start"] = 1 << 8;
+  ProcessPlan p = SampleProcess();
+  p.start_container = SampleHooks({"/hooks/start"});
+  NamespacePlan ns;
+  ns.sync_fd = 9;
+  ns.exec_fifo = 8;
+  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  ChildMessage err;
+  ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), -1);
+  const std::string& fifo = k.written[100];
+  ASSERT_EQ(fifo.size(), 1 + sizeof(ChildMessage));
+  EXPECT_EQ(fifo[0], kFifoError);
+  ChildMessage sent;
+  memcpy(&sent, fifo.data() + 1, sizeof(sent));
+  EXPECT_EQ(sent.step, Step::kStartContainerHook);
+  EXPECT_EQ(ChildErrorToStatus(sent, nullptr, &p).message(),
+            "startContainer hook /hooks/start failed: exit status 1");
+}
+
+TEST(HookSetupTest, RunWithoutFifoRunsStartContainerAfterTheParentsGo) {
+  FakeKernel k;
+  ProcessPlan p = SampleProcess();
+  p.start_container = SampleHooks({"/hooks/start"});
+  NamespacePlan ns;
+  ns.sync_fd = 9;
+  ns.wait_parent_before_exec = true;
+  ChildMessage err;
+  ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), 0);
+  EXPECT_LT(k.IndexOf("readfd(9)"), k.IndexOf("hook(/hooks/start,5)"));
+}
+
+}  // namespace
+}  // namespace berth::executor

@@ -87,10 +87,12 @@ class FakeKernel : public Kernel {
   int Dup2(int from, int to) override {
     return Record(absl::StrCat("dup2(", from, ",", to, ")"));
   }
-  int Write(int fd, const void*, size_t n) override {
+  int Write(int fd, const void* d, size_t n) override {
     int r = Record(absl::StrCat("writefd(", fd, ")"));
+    if (r == 0) written[fd].append(static_cast<const char*>(d), n);
     return r < 0 ? r : static_cast<int>(n);
   }
+  std::map<int, std::string> written;  // fd -> bytes written to it
   int Read(int fd, void* d, size_t n) override {
     int r = Record(absl::StrCat("readfd(", fd, ")"));
     return r < 0 ? r : static_cast<int>(n);
@@ -130,6 +132,24 @@ class FakeKernel : public Kernel {
   int SeccompLoad(const sock_fprog* prog, unsigned int flags) override {
     return Record(absl::StrCat("seccomp(", prog->len, ")"));
   }
+  pid_t Getpid() override { return 1; }
+  // Records "hook(path,timeout)"; hook_stdin gets what the hook would read. The result is
+  // -errno from `fail`, else hook_status[path] (a wait status; 0 by default).
+  int RunHook(const char* path, char* const[], char* const[], const struct iovec* in,
+              int in_count, int timeout_sec) override {
+    std::string data;
+    for (int i = 0; i < in_count; ++i) {
+      data.append(static_cast<const char*>(in[i].iov_base), in[i].iov_len);
+    }
+    hook_stdin.push_back(data);
+    int r = Record(absl::StrCat("hook(", path, ",", timeout_sec, ")"));
+    if (r < 0) return r;
+    auto it = hook_status.find(path);
+    return it == hook_status.end() ? 0 : it->second;
+  }
+  std::vector<std::string> hook_stdin;
+  std::map<std::string, int> hook_status;
+
   int Execve(const char* p, char* const argv[], char* const[]) override {
     return Record(absl::StrCat("execve(", p, ",", argv[0], ")"));
   }

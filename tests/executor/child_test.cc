@@ -12,6 +12,15 @@
 namespace berth::executor {
 namespace {
 
+// A create-then-start init: sync socket fd 9, exec fifo fd 8.
+NamespacePlan FifoNamespacePlan() {
+  NamespacePlan ns;
+  ns.sync_fd = 9;
+  ns.exec_fifo = 8;
+  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  return ns;
+}
+
 RootfsPlan SamplePlan() {
   RootfsPlan p;
   p.rootfs = "/b/rootfs";
@@ -195,10 +204,7 @@ TEST(ProcessSetupTest, MissingExecutableIsNotFound) {
 TEST(ProcessSetupTest, ExecFifoWaitComesAfterReady) {
   FakeKernel k;
   ProcessPlan p = SampleProcess();
-  NamespacePlan ns;
-  ns.sync_fd = 9;
-  ns.exec_fifo = 8;
-  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  NamespacePlan ns = FifoNamespacePlan();
   ChildMessage err;
   ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), 0);
   EXPECT_LT(k.IndexOf("writefd(9)"), k.IndexOf("open(/proc/self/fd/8)"));
@@ -307,10 +313,7 @@ TEST(HookSetupTest, StartContainerRunsAfterTheFifoOpenBeforeItsByte) {
   FakeKernel k;
   ProcessPlan p = SampleProcess();
   p.start_container = SampleHooks({"/hooks/start"});
-  NamespacePlan ns;
-  ns.sync_fd = 9;
-  ns.exec_fifo = 8;
-  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  NamespacePlan ns = FifoNamespacePlan();
   ChildMessage err;
   ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), 0);
   int open = k.IndexOf("open(/proc/self/fd/8)");
@@ -326,10 +329,7 @@ TEST(HookSetupTest, FailingStartContainerHookWritesTheErrorToTheFifo) {
   k.hook_status["/hooks/start"] = 1 << 8;
   ProcessPlan p = SampleProcess();
   p.start_container = SampleHooks({"/hooks/start"});
-  NamespacePlan ns;
-  ns.sync_fd = 9;
-  ns.exec_fifo = 8;
-  strcpy(ns.exec_fifo_proc, "/proc/self/fd/8");
+  NamespacePlan ns = FifoNamespacePlan();
   ChildMessage err;
   ASSERT_EQ(RunProcessSetup(p, &ns, k, &err), -1);
   const std::string& fifo = k.written[100];

@@ -25,6 +25,9 @@ diff::Reader ReaderOf(content::ReaderAt* r) {
 absl::StatusOr<images::Descriptor> WalkingDiffer::Apply(const std::string& ns,
                                                         const images::Descriptor& desc,
                                                         const std::vector<mount::Mount>& mounts) {
+  if (staged_) {
+    if (auto moved = staged_(ns, desc, mounts)) return std::move(*moved);
+  }
   BERTH_ASSIGN_OR_RETURN(content::Digest digest, content::Digest::Parse(desc.digest));
   BERTH_ASSIGN_OR_RETURN(auto reader, md_->content->OpenReader(ns, digest));
   diff::ApplyOptions opts;

@@ -3,8 +3,10 @@
 // mount sets into a new layer blob. The tar work is plugins/diff's.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +21,17 @@ inline constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 
 class WalkingDiffer {
  public:
-  explicit WalkingDiffer(std::shared_ptr<metadata::Metadata> md) : md_(std::move(md)) {}
+  // A layer already extracted elsewhere (unpack ahead) moved onto `mounts`: nullopt when there
+  // is none for this layer and target (nothing was changed), else the applied descriptor.
+  using StagedApply = std::function<std::optional<absl::StatusOr<images::Descriptor>>(
+      const std::string& ns, const images::Descriptor& desc,
+      const std::vector<mount::Mount>& mounts)>;
 
-  // Applies layer `desc` (read from `ns`; its digest is verified) onto `mounts`: straight into
+  explicit WalkingDiffer(std::shared_ptr<metadata::Metadata> md, StagedApply staged = {})
+      : md_(std::move(md)), staged_(std::move(staged)) {}
+
+  // Applies layer `desc` (read from `ns`; its digest is verified) onto `mounts` - from a staged
+  // tree when `staged` has one, else: straight into
   // the directory of a single bind mount, into the upper directory of an overlay (whiteouts as
   // overlay whiteouts), or through a temporary mount otherwise. Returns the applied
   // descriptor: uncompressed tar media type, the diff ID, the uncompressed size.
@@ -40,6 +50,7 @@ class WalkingDiffer {
 
  private:
   std::shared_ptr<metadata::Metadata> md_;
+  StagedApply staged_;  // empty: no unpack ahead
 };
 
 }  // namespace berth::differ

@@ -22,19 +22,14 @@ void ToProto(const images::Descriptor& in, containerd::types::Descriptor* out) {
 
 class DiffService : public pb::Diff::Service {
  public:
-  DiffService(std::shared_ptr<differ::WalkingDiffer> differ,
-              std::shared_ptr<transfer::UnpackAhead> ahead)
-      : differ_(std::move(differ)), ahead_(std::move(ahead)) {}
+  explicit DiffService(std::shared_ptr<differ::WalkingDiffer> differ) : differ_(std::move(differ)) {}
 
   grpc::Status Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
                      pb::ApplyResponse* resp) override {
     auto ns = NamespaceOf(*ctx);
     if (!ns.ok()) return ToGrpcStatus(ns.status());
     images::Descriptor desc{req->diff().media_type(), req->diff().digest(), req->diff().size(), {}};
-    auto mounts = MountsFromProto(req->mounts());
-    // A layer extracted while the client fetched it is moved into place; else applied now.
-    auto staged = ahead_ ? ahead_->TryApply(*ns, desc, mounts) : std::nullopt;
-    auto applied = staged ? std::move(*staged) : differ_->Apply(*ns, desc, mounts);
+    auto applied = differ_->Apply(*ns, desc, MountsFromProto(req->mounts()));
     if (!applied.ok()) return ToGrpcStatus(applied.status());
     ToProto(*applied, resp->mutable_applied());
     return grpc::Status::OK;
@@ -54,7 +49,6 @@ class DiffService : public pb::Diff::Service {
 
  private:
   std::shared_ptr<differ::WalkingDiffer> differ_;
-  std::shared_ptr<transfer::UnpackAhead> ahead_;  // null: disabled or not ready
 };
 
 }  // namespace
@@ -62,19 +56,28 @@ class DiffService : public pb::Diff::Service {
 absl::Status RegisterDiffService(plugin::Registry& registry) {
   BERTH_RETURN_IF_ERROR(transfer::RegisterUnpackAhead(registry));
   BERTH_RETURN_IF_ERROR(registry.Add(plugin::Make<differ::WalkingDiffer>(
-      {.type = plugin::kDiff, .id = "walking", .requires_types = {plugin::kMetadata}},
+      {.type = plugin::kDiff, .id = "walking",
+       .requires_types = {plugin::kMetadata, plugin::kInternal}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<differ::WalkingDiffer>> {
         BERTH_ASSIGN_OR_RETURN(auto md, ctx.Get<metadata::Metadata>(plugin::kMetadata));
-        return std::make_shared<differ::WalkingDiffer>(md);
+        // A layer extracted while a client fetched it is moved into place, not applied again.
+        differ::WalkingDiffer::StagedApply staged;
+        auto ahead = ctx.GetById<transfer::UnpackAhead>(plugin::kInternal, transfer::kUnpackAheadId);
+        if (ahead.ok()) {
+          staged = [ahead = *ahead](const std::string& ns, const images::Descriptor& desc,
+                                    const std::vector<mount::Mount>& mounts) {
+            return ahead->TryApply(ns, desc, mounts);
+          };
+        }
+        return std::make_shared<differ::WalkingDiffer>(md, std::move(staged));
       })));
   return registry.Add(plugin::Make<GrpcService>(
-      {.type = plugin::kGrpc, .id = "diff", .requires_types = {plugin::kDiff, plugin::kInternal}},
+      {.type = plugin::kGrpc, .id = "diff", .requires_types = {plugin::kDiff}},
       [](plugin::InitContext& ctx,
          const plugin::NoConfig&) -> absl::StatusOr<std::shared_ptr<GrpcService>> {
         BERTH_ASSIGN_OR_RETURN(auto differ, ctx.Get<differ::WalkingDiffer>(plugin::kDiff));
-        auto ahead = ctx.GetById<transfer::UnpackAhead>(plugin::kInternal, transfer::kUnpackAheadId);
-        return std::make_shared<GrpcServiceOf<DiffService>>(differ, ahead.ok() ? *ahead : nullptr);
+        return std::make_shared<GrpcServiceOf<DiffService>>(differ);
       }));
 }
 

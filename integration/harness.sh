@@ -5,10 +5,18 @@ set -u -o pipefail
 H_PID="" H_WORK=""
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
+# h_require TOOL... : skip the test (exit 77) when a tool it drives is not installed
+h_require() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || { echo "skip: $t not installed"; exit 77; }
+    done
+}
+
 h_init() {
     H_NAME=$1 H_BIN=$2
     [ "$(id -u)" = 0 ] || { echo "skip: $H_NAME needs root"; exit 77; }
-    command -v ctr >/dev/null || { echo "skip: stock ctr not installed"; exit 77; }
+    h_require ctr
     H_WORK=$(mktemp -d "/tmp/berth-it-$H_NAME.XXXXXX")
     H_SOCK=$H_WORK/berth.sock H_ROOT=$H_WORK/root H_STATE=$H_WORK/state
     trap h_cleanup EXIT

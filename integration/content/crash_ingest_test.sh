@@ -8,7 +8,7 @@
 # Usage: crash_ingest_test.sh BIN_DIR   (env: SEED, CRASH_SIZE_MB=1024, CRASH_ROUNDS=3)
 . "$(dirname "$0")/../harness.sh"
 h_init crash-ingest "$1"
-command -v openssl >/dev/null || { echo "skip: openssl not installed"; exit 77; }
+h_require openssl
 
 SEED=${SEED:-$(( (RANDOM << 15) | RANDOM ))}
 SIZE=$(( ${CRASH_SIZE_MB:-1024} * 1024 * 1024 ))

@@ -9,9 +9,7 @@
 . "$(dirname "$0")/../harness.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 h_init ahead "$1"
-for t in docker-registry skopeo curl; do
-    command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
-done
+h_require docker-registry skopeo curl
 PY=/usr/bin/python3
 REG=""
 trap '[ -n "$REG" ] && kill "$REG" 2>/dev/null; h_cleanup' EXIT

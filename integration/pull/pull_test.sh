@@ -10,9 +10,7 @@
 . "$(dirname "$0")/../harness.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 h_init pull "$1"
-for t in docker-registry skopeo curl; do
-    command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
-done
+h_require docker-registry skopeo curl
 [ -x "$H_BIN/berth-pull-test" ] || { echo "skip: $H_BIN/berth-pull-test not built"; exit 77; }
 export PATH="$H_BIN:$PATH"
 PY=/usr/bin/python3

@@ -37,14 +37,8 @@ absl::StatusOr<std::string> ReadSmall(content::NamespacedStore& store, const std
   BERTH_ASSIGN_OR_RETURN(content::Digest d, content::Digest::Parse(digest));
   BERTH_ASSIGN_OR_RETURN(auto reader, store.OpenReader(ns, d));
   if (reader->Size() > max) return absl::OutOfRangeError("too large");
-  std::string out(static_cast<size_t>(reader->Size()), '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    BERTH_ASSIGN_OR_RETURN(size_t n, reader->ReadAt(static_cast<int64_t>(done),
-                                                    absl::Span<char>(&out[done], out.size() - done)));
-    if (n == 0) return absl::DataLossError("short blob");
-    done += n;
-  }
+  BERTH_ASSIGN_OR_RETURN(std::string out, reader->Read(0, static_cast<size_t>(reader->Size())));
+  if (static_cast<int64_t>(out.size()) != reader->Size()) return absl::DataLossError("short blob");
   return out;
 }
 

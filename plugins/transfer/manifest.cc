@@ -1,5 +1,7 @@
 #include "plugins/transfer/manifest.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "content-store/digest.h"
@@ -96,6 +98,29 @@ absl::StatusOr<Manifest> ParseManifest(absl::string_view body) {
   for (size_t i = 0; i < layers->size(); ++i) {
     BERTH_ASSIGN_OR_RETURN(Descriptor d, ParseDescriptor((*layers)[i], absl::StrCat("manifest.layers[", i, "]")));
     out.layers.push_back(std::move(d));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Descriptor>> SelectManifests(const std::vector<Descriptor>& all,
+                                                        const std::vector<Platform>& wanted,
+                                                        const std::string& index_digest) {
+  std::vector<Descriptor> out;
+  for (const Platform& p : wanted) {
+    bool found = false;
+    for (const Descriptor& d : all) {
+      if (!IsManifestType(d.media_type) && !d.media_type.empty()) continue;
+      if (d.platform && !Matches(p, *d.platform)) continue;
+      if (std::none_of(out.begin(), out.end(), [&](auto& o) { return o.digest == d.digest; })) {
+        out.push_back(d);
+      }
+      found = true;
+      break;
+    }
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("no manifest for platform ", p.String(),
+                                              " in index ", index_digest));
+    }
   }
   return out;
 }

@@ -54,6 +54,13 @@ struct Manifest {
 absl::StatusOr<std::vector<Descriptor>> ParseIndex(absl::string_view body);
 absl::StatusOr<Manifest> ParseManifest(absl::string_view body);
 
+// The manifests of an index to pull: for each wanted platform in order, the first manifest (or
+// untyped) descriptor whose platform matches or that names none; a digest chosen twice appears
+// once. NotFound naming the platform and `index_digest` when a wanted platform has no match.
+absl::StatusOr<std::vector<Descriptor>> SelectManifests(const std::vector<Descriptor>& all,
+                                                        const std::vector<Platform>& wanted,
+                                                        const std::string& index_digest);
+
 struct ImageConfig {
   std::vector<std::string> diff_ids;
   Platform platform;

@@ -132,30 +132,6 @@ std::string ExpireIn24h() {
   return absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(24), absl::UTCTimeZone());
 }
 
-// The manifests of an index to pull: the first match for each wanted platform, in order.
-absl::StatusOr<std::vector<Descriptor>> SelectManifests(const std::vector<Descriptor>& all,
-                                                        const std::vector<Platform>& wanted,
-                                                        const std::string& index_digest) {
-  std::vector<Descriptor> out;
-  for (const Platform& p : wanted) {
-    bool found = false;
-    for (const Descriptor& d : all) {
-      if (!IsManifestType(d.media_type) && !d.media_type.empty()) continue;
-      if (d.platform && !Matches(p, *d.platform)) continue;
-      if (std::none_of(out.begin(), out.end(), [&](auto& o) { return o.digest == d.digest; })) {
-        out.push_back(d);
-      }
-      found = true;
-      break;
-    }
-    if (!found) {
-      return absl::NotFoundError(absl::StrCat("no manifest for platform ", p.String(),
-                                              " in index ", index_digest));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<PullResult> Puller::Pull(const std::string& ns, const PullOptions& opts,

@@ -120,9 +120,9 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   auto runtime = deps_.config.RuntimeFor(sb.runtime_handler);
   if (!runtime.ok()) return fail(runtime.status());
   r.runtime = *runtime;
-  const auto& img_cfg = image.config.contains("config") ? image.config["config"] : nlohmann::json::object();
-  r.stop_signal = config.stop_signal() != 0 ? static_cast<int>(config.stop_signal())
-                                            : SignalNumber(img_cfg.value("StopSignal", "SIGTERM"));
+  r.stop_signal = config.stop_signal() != 0
+                      ? static_cast<int>(config.stop_signal())
+                      : SignalNumber(ImageConfigString(image.config, "StopSignal", "SIGTERM"));
   // PID mode POD: the pod's pause process's namespace (RunPodSandbox started one for it).
   std::string pod_pid_ns = sb.infra_pid > 0 ? absl::StrCat("/proc/", sb.infra_pid, "/ns/pid") : "";
   SpecInputs in{r.id, &r.config, &sb.config, image.config, sb.ns, sb.id, sb.dir,
@@ -135,7 +135,7 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   auto mounts = (*sn_it)[snapshotter]->Prepare(ns_, r.snapshot_key, image.chain_id, {});
   if (!mounts.ok()) return fail(mounts.status());
   snapshot_made = true;
-  if (std::string user = NamedUser(config, img_cfg.value("User", "")); !user.empty()) {
+  if (std::string user = NamedUser(config, ImageConfigString(image.config, "User")); !user.empty()) {
     bool keep_gid = config.linux().security_context().has_run_as_group();
     if (absl::Status st = ResolveImageUser(*mounts, user, keep_gid, &*spec); !st.ok()) return fail(st);
   }

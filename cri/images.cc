@@ -1,6 +1,7 @@
 #include "core/status_macros.h"
 #include "cri/images.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "content-store/digest.h"
 #include "cri/reference.h"
+#include "cri/spec.h"
 
 namespace berth::cri {
 namespace {
@@ -20,6 +22,22 @@ std::string ChainId(const std::vector<std::string>& diff_ids) {
     chain = chain.empty() ? d : content::Digest::Sha256Of(chain + " " + d).str();
   }
   return chain;
+}
+
+// Members of documents that any client or registry wrote: absent or of another type reads as
+// empty (nlohmann's value() throws on a type mismatch, which would end berthd).
+std::string StrOf(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A descriptor's size: 0 unless a non-negative integer.
+int64_t SizeOf(const json& j) {
+  if (!j.is_object()) return 0;
+  auto it = j.find("size");
+  if (it == j.end() || !it->is_number_integer()) return 0;
+  return std::max<int64_t>(it->get<int64_t>(), 0);
 }
 
 std::string HostArch() {
@@ -43,42 +61,66 @@ absl::StatusOr<std::string> ImageCore::ReadBlob(const std::string& digest) {
   return reader->Read(0, static_cast<size_t>(reader->Size()));
 }
 
-absl::StatusOr<ImageInfo> ImageCore::Load(const images::Image& record) {
+absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::string& target_digest,
+                                        const BlobReader& read) {
   ImageInfo info;
-  BERTH_ASSIGN_OR_RETURN(std::string text, ReadBlob(record.target.digest));
+  BERTH_ASSIGN_OR_RETURN(std::string text, read(target_digest));
   json m = json::parse(text, nullptr, false);
-  if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", record.name, " is not JSON"));
-  info.manifest_digest = record.target.digest;
+  if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " is not JSON"));
+  info.manifest_digest = target_digest;
   if (m.contains("manifests")) {  // an index: this platform's manifest, else the first
+    const json& manifests = m["manifests"];
+    if (!manifests.is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat("index of ", name, " has no manifests list"));
+    }
     const json* pick = nullptr;
-    for (const auto& e : m["manifests"]) {
+    for (const auto& e : manifests) {
       if (!pick) pick = &e;
-      if (e.contains("platform") && e["platform"].value("architecture", "") == HostArch() &&
-          e["platform"].value("os", "") == "linux") {
+      if (!e.is_object() || !e.contains("platform")) continue;
+      if (StrOf(e["platform"], "architecture") == HostArch() &&
+          StrOf(e["platform"], "os") == "linux") {
         pick = &e;
         break;
       }
     }
-    if (!pick) return absl::NotFoundError(absl::StrCat("index of ", record.name, " is empty"));
-    info.manifest_digest = pick->value("digest", "");
-    BERTH_ASSIGN_OR_RETURN(text, ReadBlob(info.manifest_digest));
+    if (!pick) return absl::NotFoundError(absl::StrCat("index of ", name, " is empty"));
+    info.manifest_digest = StrOf(*pick, "digest");
+    BERTH_ASSIGN_OR_RETURN(text, read(info.manifest_digest));
     m = json::parse(text, nullptr, false);
-    if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", record.name, " is not JSON"));
+    if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " is not JSON"));
   }
-  if (!m.contains("config")) return absl::InvalidArgumentError(absl::StrCat("manifest of ", record.name, " has no config"));
-  info.id = m["config"].value("digest", "");
-  info.size = m["config"].value("size", int64_t{0});
-  for (const auto& l : m.value("layers", json::array())) info.size += l.value("size", int64_t{0});
-  BERTH_ASSIGN_OR_RETURN(text, ReadBlob(info.id));
+  if (!m.contains("config")) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " has no config"));
+  info.id = StrOf(m["config"], "digest");
+  info.size = SizeOf(m["config"]);
+  if (auto layers = m.find("layers"); layers != m.end() && layers->is_array()) {
+    for (const auto& l : *layers) {
+      if (__builtin_add_overflow(info.size, SizeOf(l), &info.size)) {
+        return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, ": sizes overflow"));
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(text, read(info.id));
   info.config = json::parse(text, nullptr, false);
-  if (!info.config.is_object()) return absl::InvalidArgumentError(absl::StrCat("config of ", record.name, " is not JSON"));
+  if (!info.config.is_object()) return absl::InvalidArgumentError(absl::StrCat("config of ", name, " is not JSON"));
   std::vector<std::string> diff_ids;
-  if (info.config.contains("rootfs")) {
-    for (const auto& d : info.config["rootfs"].value("diff_ids", json::array())) diff_ids.push_back(d);
+  auto rootfs = info.config.find("rootfs");
+  if (rootfs != info.config.end() && rootfs->is_object() && rootfs->contains("diff_ids") &&
+      (*rootfs)["diff_ids"].is_array()) {
+    for (const auto& d : (*rootfs)["diff_ids"]) {
+      if (!d.is_string()) {
+        return absl::InvalidArgumentError(absl::StrCat("config of ", name, ": a diff_id is not a string"));
+      }
+      diff_ids.push_back(d.get<std::string>());
+    }
   }
   info.chain_id = ChainId(diff_ids);
-  info.names.push_back(record.name);
+  info.names.push_back(name);
   return info;
+}
+
+absl::StatusOr<ImageInfo> ImageCore::Load(const images::Image& record) {
+  return LoadImageInfo(record.name, record.target.digest,
+                       [this](const std::string& digest) { return ReadBlob(digest); });
 }
 
 absl::StatusOr<std::vector<ImageInfo>> ImageCore::Grouped() {
@@ -166,10 +208,7 @@ absl::StatusOr<std::pair<int64_t, int64_t>> ImageCore::FsUsage(const std::string
 }
 
 void ImageUser(const json& config, std::optional<int64_t>* uid, std::string* username) {
-  std::string user;
-  if (config.contains("config") && config["config"].is_object()) {
-    user = config["config"].value("User", "");
-  }
+  std::string user = ImageConfigString(config, "User");
   std::string first = user.substr(0, user.find(':'));
   int64_t n = 0;
   if (first.empty()) return;

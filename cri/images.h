@@ -3,6 +3,7 @@
 // config digest) to the image's config and the chain id of its top snapshot.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,17 @@ struct ImageInfo {
   nlohmann::json config;                  // the image config blob
   std::string chain_id;                   // snapshot to run from ("" for no layers)
 };
+
+// A blob's bytes by digest ("sha256:..").
+using BlobReader = std::function<absl::StatusOr<std::string>(const std::string& digest)>;
+
+// What an image record says, from its documents as any client or registry wrote them: the
+// manifest at `target_digest` (an index's manifest for this machine's architecture, else its
+// first), the config it names, the total size and the top chain id. `name` is only for
+// messages and names[0]. Errors: the reader's, InvalidArgument for documents that are not JSON
+// objects or a manifest without config, NotFound for an empty index.
+absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::string& target_digest,
+                                        const BlobReader& read);
 
 class ImageCore {
  public:

@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 
@@ -109,14 +112,23 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
   // User: CRI's run_as_user, else the image's numeric User (names need the rootfs: see README).
   json& user = p["user"];
   user = {{"uid", 0}, {"gid", 0}};
-  std::string image_user = ImageProcess(in.image_config).value("User", "");
+  std::string image_user = ImageConfigString(in.image_config, "User");
   if (!image_user.empty()) {
-    std::string u = image_user.substr(0, image_user.find(':'));
-    if (!u.empty() && std::all_of(u.begin(), u.end(), ::isdigit)) user["uid"] = std::stoll(u);
-    if (auto c = image_user.find(':'); c != std::string::npos) {
-      std::string g = image_user.substr(c + 1);
-      if (!g.empty() && std::all_of(g.begin(), g.end(), ::isdigit)) user["gid"] = std::stoll(g);
-    }
+    // Numeric parts must be uid_t / gid_t values (a longer digit string is not a user: refuse
+    // it rather than run as root).
+    auto numeric = [&](const std::string& part, const char* field) -> absl::Status {
+      uint32_t id = 0;
+      if (part.empty() || !std::all_of(part.begin(), part.end(), ::isdigit)) return absl::OkStatus();
+      if (!absl::SimpleAtoi(part, &id)) {
+        return absl::InvalidArgumentError(absl::StrCat("image user \"", image_user, "\": ", field,
+                                                       " out of range"));
+      }
+      user[field] = id;
+      return absl::OkStatus();
+    };
+    size_t colon = image_user.find(':');
+    BERTH_RETURN_IF_ERROR(numeric(image_user.substr(0, colon), "uid"));
+    if (colon != std::string::npos) BERTH_RETURN_IF_ERROR(numeric(image_user.substr(colon + 1), "gid"));
   }
   if (sc.has_run_as_user()) user["uid"] = sc.run_as_user().value();
   if (sc.has_run_as_group()) user["gid"] = sc.run_as_group().value();
@@ -160,6 +172,13 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
 
 }  // namespace
 
+std::string ImageConfigString(const json& image_config, const char* key,
+                              const std::string& fallback) {
+  const json& ic = ImageProcess(image_config);
+  auto it = ic.find(key);
+  return it != ic.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 std::vector<std::string> ProcessArgs(const v1::ContainerConfig& c, const json& image_config) {
   const json& ic = ImageProcess(image_config);
   std::vector<std::string> entry = Strings(ic, "Entrypoint"), cmd = Strings(ic, "Cmd");
@@ -185,7 +204,8 @@ absl::StatusOr<json> BuildSpec(const SpecInputs& in) {
   if (args.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("container ", c.metadata().name(), ": no command specified"));
   }
-  std::string cwd = c.working_dir().empty() ? ic.value("WorkingDir", "/") : c.working_dir();
+  std::string cwd =
+      c.working_dir().empty() ? ImageConfigString(in.image_config, "WorkingDir", "/") : c.working_dir();
   if (cwd.empty()) cwd = "/";
   if (!absl::StartsWith(cwd, "/")) return absl::InvalidArgumentError(absl::StrCat("working dir \"", cwd, "\" is not absolute"));
   std::vector<std::string> env = Strings(ic, "Env");

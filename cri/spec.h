@@ -39,6 +39,12 @@ absl::StatusOr<nlohmann::json> BuildSpec(const SpecInputs& in);
 std::vector<std::string> ProcessArgs(const ::runtime::v1::ContainerConfig& config,
                                      const nlohmann::json& image_config);
 
+// The string `key` of the image config's "config" object (User, WorkingDir, StopSignal), or
+// `fallback` when it is absent or not a string: image configs come from registries and any
+// client, and a wrong type must read as a default, not throw.
+std::string ImageConfigString(const nlohmann::json& image_config, const char* key,
+                              const std::string& fallback = "");
+
 // The default seccomp profile shipped with Berth (RuntimeDefault): allow everything except the
 // syscalls Docker's and containerd's default profiles refuse to unprivileged containers.
 nlohmann::json DefaultSeccompProfile();

@@ -19,6 +19,15 @@ namespace {
 
 using json = nlohmann::json;
 
+// A string member of a plugin's JSON (its config, result or error), `fallback` when absent or
+// not a string: plugins and their configs are third-party, and nlohmann's value() throws on a
+// type mismatch, which would end berthd.
+std::string StrOr(const json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 struct ExecResult {
   int exit_code = -1;
   std::string out;
@@ -80,7 +89,7 @@ absl::StatusOr<ExecResult> Exec(const std::string& path, const std::vector<std::
 absl::StatusOr<json> RunPlugin(const std::string& command, const CniNetwork& net, size_t i,
                                const std::string& bin_dir, const CniAttachment& att,
                                const json& prev) {
-  std::string type = net.plugins[i].value("type", "");
+  std::string type = StrOr(net.plugins[i], "type", "");
   std::string path = bin_dir + "/" + type;
   if (type.empty() || absl::StrContains(type, "/") || ::access(path.c_str(), X_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("CNI plugin \"", type, "\" not found in ", bin_dir));
@@ -92,22 +101,29 @@ absl::StatusOr<json> RunPlugin(const std::string& command, const CniNetwork& net
       "CNI_PATH=" + bin_dir,          "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
   };
   BERTH_ASSIGN_OR_RETURN(ExecResult res, Exec(path, env, conf.dump()));
-  json out = json::parse(res.out, nullptr, /*allow_exceptions=*/false);
-  if (res.exit_code != 0) {
-    std::string msg = out.is_object() ? out.value("msg", res.out) : res.out;
-    std::string details = out.is_object() ? out.value("details", "") : "";
-    return absl::InternalError(absl::StrCat("CNI ", command, " ", type, " (network ", net.name,
-                                            ") failed with exit ", res.exit_code, ": ", msg,
-                                            details.empty() ? "" : ": ", details));
-  }
-  if (command != "ADD") return json();
-  if (out.is_discarded()) {
-    return absl::InternalError(absl::StrCat("CNI plugin ", type, " returned invalid JSON"));
-  }
-  return out;
+  return CniPluginResult(command, type, net.name, res.exit_code, res.out);
 }
 
 }  // namespace
+
+absl::StatusOr<json> CniPluginResult(const std::string& command, const std::string& type,
+                                     const std::string& network, int exit_code,
+                                     const std::string& out_text) {
+  json out = json::parse(out_text, nullptr, /*allow_exceptions=*/false);
+  if (exit_code != 0) {
+    std::string msg = StrOr(out, "msg", out_text);
+    std::string details = StrOr(out, "details", "");
+    return absl::InternalError(absl::StrCat("CNI ", command, " ", type, " (network ", network,
+                                            ") failed with exit ", exit_code, ": ", msg,
+                                            details.empty() ? "" : ": ", details));
+  }
+  if (command != "ADD") return json();
+  // A result is an object (CNI spec 1.0, "Success"); the sandbox record adds keys to it.
+  if (!out.is_object()) {
+    return absl::InternalError(absl::StrCat("CNI plugin ", type, " did not return a JSON object"));
+  }
+  return out;
+}
 
 absl::StatusOr<CniNetwork> ParseCniConfig(const std::string& file, const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -116,8 +132,8 @@ absl::StatusOr<CniNetwork> ParseCniConfig(const std::string& file, const std::st
   }
   CniNetwork net;
   net.file = file;
-  net.name = j.value("name", "");
-  net.cni_version = j.value("cniVersion", "");
+  net.name = StrOr(j, "name", "");
+  net.cni_version = StrOr(j, "cniVersion", "");
   if (j.contains("disableCheck") && j["disableCheck"].is_boolean()) net.disable_check = j["disableCheck"];
   if (j.contains("plugins")) {
     if (!j["plugins"].is_array() || j["plugins"].empty()) {
@@ -160,10 +176,12 @@ absl::StatusOr<CniNetwork> LoadCniNetwork(const std::string& conf_dir) {
 json CniPluginConfig(const CniNetwork& net, size_t i, const CniAttachment& att, const json& prev) {
   json conf = net.plugins[i];
   conf["name"] = net.name;
-  conf["cniVersion"] = net.cni_version.empty() ? conf.value("cniVersion", "1.0.0") : net.cni_version;
+  conf["cniVersion"] = net.cni_version.empty() ? StrOr(conf, "cniVersion", "1.0.0") : net.cni_version;
   if (!prev.is_null()) conf["prevResult"] = prev;
   // Capabilities: runtimeConfig carries only what the plugin declared it wants (CNI conventions).
-  if (conf.contains("capabilities") && conf["capabilities"].value("portMappings", false)) {
+  auto caps = conf.find("capabilities");
+  if (caps != conf.end() && caps->is_object() && caps->contains("portMappings") &&
+      (*caps)["portMappings"] == true) {
     json pm = json::array();
     for (const auto& m : att.port_mappings) {
       json e = {{"hostPort", m.host_port}, {"containerPort", m.container_port},
@@ -171,6 +189,7 @@ json CniPluginConfig(const CniNetwork& net, size_t i, const CniAttachment& att, 
       if (!m.host_ip.empty()) e["hostIP"] = m.host_ip;
       pm.push_back(e);
     }
+    if (!conf["runtimeConfig"].is_object()) conf["runtimeConfig"] = json::object();
     conf["runtimeConfig"]["portMappings"] = pm;
   }
   return conf;
@@ -214,9 +233,9 @@ absl::Status CniCheck(const CniNetwork& net, const std::string& bin_dir, const C
 
 std::vector<std::string> CniResultIps(const json& result) {
   std::vector<std::string> v4, v6;
-  if (!result.is_object() || !result.contains("ips")) return {};
+  if (!result.is_object() || !result.contains("ips") || !result["ips"].is_array()) return {};
   for (const auto& ip : result["ips"]) {
-    std::string a = ip.value("address", "");
+    std::string a = StrOr(ip, "address", "");
     a = a.substr(0, a.find('/'));
     if (a.empty()) continue;
     (absl::StrContains(a, ":") ? v6 : v4).push_back(a);

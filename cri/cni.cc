@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "core/status.h"
+#include "cri/json_doc.h"
 
 namespace berth::cri {
 namespace {
@@ -109,7 +110,7 @@ absl::StatusOr<json> RunPlugin(const std::string& command, const CniNetwork& net
 absl::StatusOr<json> CniPluginResult(const std::string& command, const std::string& type,
                                      const std::string& network, int exit_code,
                                      const std::string& out_text) {
-  json out = json::parse(out_text, nullptr, /*allow_exceptions=*/false);
+  json out = ParseJsonDocument(out_text);
   if (exit_code != 0) {
     std::string msg = StrOr(out, "msg", out_text);
     std::string details = StrOr(out, "details", "");
@@ -126,7 +127,7 @@ absl::StatusOr<json> CniPluginResult(const std::string& command, const std::stri
 }
 
 absl::StatusOr<CniNetwork> ParseCniConfig(const std::string& file, const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = ParseJsonDocument(text);
   if (!j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat("CNI config ", file, " is not a JSON object"));
   }

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "content-store/digest.h"
+#include "cri/json_doc.h"
 #include "cri/reference.h"
 #include "cri/spec.h"
 
@@ -65,7 +66,7 @@ absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::stri
                                         const BlobReader& read) {
   ImageInfo info;
   BERTH_ASSIGN_OR_RETURN(std::string text, read(target_digest));
-  json m = json::parse(text, nullptr, false);
+  json m = ParseJsonDocument(text);
   if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " is not JSON"));
   info.manifest_digest = target_digest;
   if (m.contains("manifests")) {  // an index: this platform's manifest, else the first
@@ -86,7 +87,7 @@ absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::stri
     if (!pick) return absl::NotFoundError(absl::StrCat("index of ", name, " is empty"));
     info.manifest_digest = StrOf(*pick, "digest");
     BERTH_ASSIGN_OR_RETURN(text, read(info.manifest_digest));
-    m = json::parse(text, nullptr, false);
+    m = ParseJsonDocument(text);
     if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " is not JSON"));
   }
   if (!m.contains("config")) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " has no config"));
@@ -100,7 +101,7 @@ absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::stri
     }
   }
   BERTH_ASSIGN_OR_RETURN(text, read(info.id));
-  info.config = json::parse(text, nullptr, false);
+  info.config = ParseJsonDocument(text);
   if (!info.config.is_object()) return absl::InvalidArgumentError(absl::StrCat("config of ", name, " is not JSON"));
   std::vector<std::string> diff_ids;
   auto rootfs = info.config.find("rootfs");

@@ -1,0 +1,20 @@
+#include "cri/json_doc.h"
+
+#include <algorithm>
+
+namespace berth::cri {
+
+nlohmann::json ParseJsonDocument(absl::string_view text) {
+  using json = nlohmann::json;
+  // The parser itself is iterative; the callback only records how deep the document goes.
+  int depth = 0;
+  json::parser_callback_t track = [&depth](int d, json::parse_event_t, json&) {
+    depth = std::max(depth, d);
+    return true;
+  };
+  json j = json::parse(text.begin(), text.end(), track, /*allow_exceptions=*/false);
+  if (depth > kMaxJsonDepth) return json(json::value_t::discarded);
+  return j;
+}
+
+}  // namespace berth::cri

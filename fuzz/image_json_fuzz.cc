@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "content-store/digest.h"
 #include "cri/images.h"
+#include "cri/json_doc.h"
 #include "cri/spec.h"
 #include "plugins/transfer/manifest.h"
 #include "plugins/transfer/platform.h"
@@ -74,9 +75,10 @@ void Cri(const std::vector<std::string>& docs) {
   std::string target = berth::content::Digest::Sha256Of(docs[0]).str();
   auto info = cri::LoadImageInfo("docker.io/library/fuzz:latest", target, read);
   if (info.ok()) CriConfig(info->config);
-  // A config is whatever blob a manifest names: try each document as one.
+  // A config is whatever blob a manifest names: try each document as one, read as the core
+  // reads blobs.
   for (const std::string& doc : docs) {
-    json j = json::parse(doc, nullptr, /*allow_exceptions=*/false);
+    json j = cri::ParseJsonDocument(doc);
     if (j.is_object()) CriConfig(j);
   }
 }

@@ -175,7 +175,10 @@ absl::StatusOr<Stats> Collector::CollectNow() {
 
   World w;
   BERTH_RETURN_IF_ERROR(db_->View([&](const metadata::Reader& r) { return ReadMetadata(r, &w); }));
-  for (const auto& [name, sn] : snapshotters_) {
+  // No structured bindings captured by the lambdas below: clang 14 (the fuzz build) cannot.
+  for (const auto& entry : snapshotters_) {
+    const std::string& name = entry.first;
+    snapshotter::Snapshotter* sn = entry.second;
     for (const auto& ns : w.namespaces) {
       BERTH_RETURN_IF_ERROR(sn->Walk(ns, [&](const snapshotter::Info& info) {
         SnapNode node{ns, name, info.name};
@@ -224,7 +227,9 @@ absl::StatusOr<Stats> Collector::CollectNow() {
     }
     return absl::OkStatus();
   }));
-  for (const auto& [ns, id] : w.expired_leases) {
+  for (const auto& lease : w.expired_leases) {
+    const std::string& ns = lease.first;
+    const std::string& id = lease.second;
     BERTH_RETURN_IF_ERROR(db_->UpdateLocked([&](metadata::Txn& txn) {
       return txn.DeletePrefix(metadata::ObjectKey(ns, "leaseres", id + std::string(1, '\0')));
     }));

@@ -71,6 +71,8 @@ resume_ingest() {
     check "$ref: the ingest is not complete" test "${data_size:-0}" -lt "$SIZE"
     local cmd=(timeout 600 ctr --address "$H_SOCK" content ingest --expected-digest "$dgst"
                --expected-size "$SIZE" "$ref")
+    # a second resume of the same ref must not read the first one's trace before strace truncates it
+    rm -f "$H_WORK/lseek-$ref.txt"
     [ -n "$STRACE" ] && cmd=(strace -f --seccomp-bpf -qq -e trace=lseek -o "$H_WORK/lseek-$ref.txt" "${cmd[@]}")
     "${cmd[@]}" <"$file" >"$H_WORK/resume-$ref.out" 2>&1 &
     RESUME_PID=$!

@@ -91,7 +91,8 @@ absl::Status Registry::InitAll(const DaemonConfig& config) {
   std::map<const Registration*, std::any> configs;
   for (const auto& [name, section] : config.plugins) {
     auto it = std::find_if(registrations_.begin(), registrations_.end(),
-                           [&](const auto& r) { return r->FullId() == name; });
+                           // (init-capture: clang 14 cannot capture a structured binding)
+                           [&name = name](const auto& r) { return r->FullId() == name; });
     if (it == registrations_.end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("config: [plugins.\"", name, "\"] names no known plugin"));

@@ -106,7 +106,7 @@ absl::StatusOr<Credentials> CredentialsFromDockerConfig(absl::string_view json,
   for (const auto& [key, entry] : doc["auths"].items()) {
     if (!SameRegistry(HostOfKey(key), host) || !entry.is_object()) continue;
     Credentials c;
-    auto str = [&](const char* k) {
+    auto str = [&entry = entry](const char* k) {  // clang 14 cannot capture a binding
       auto it = entry.find(k);
       return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
     };

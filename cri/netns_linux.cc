@@ -173,7 +173,10 @@ absl::StatusOr<std::string> SysctlPath(const std::string& name) {
 
 absl::Status ApplyPodSysctls(const PodNamespaces& ns,
                              const std::map<std::string, std::string>& sysctls) {
-  for (const auto& [name, value] : sysctls) {
+  for (const auto& sysctl : sysctls) {
+    // Not a structured binding: the lambda below captures these, which clang 14 cannot.
+    const std::string& name = sysctl.first;
+    const std::string& value = sysctl.second;
     BERTH_ASSIGN_OR_RETURN(std::string path, SysctlPath(name));
     SysctlNamespace kind = ClassifySysctl(name);
     std::string target = kind == SysctlNamespace::kNet   ? ns.net

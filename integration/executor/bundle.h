@@ -8,12 +8,26 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "nlohmann/json.hpp"
 
 namespace berth::executor::testing {
 
 inline constexpr char kBusybox[] = "/bin/busybox";
+
+// The parent cgroup of this test process's containers ("berth-itest-<pid>"): one per test
+// binary, so that one binary's teardown, which removes its parent, never races another binary
+// (ctest -j) creating a container cgroup under a shared one.
+inline std::string TestCgroupParent() { return absl::StrCat("berth-itest-", getpid()); }
+
+// Removes TestCgroupParent() from every hierarchy (harmless where it is absent or still used).
+inline void RemoveTestCgroupParent() {
+  for (const char* h : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
+                        "pids", "systemd", "unified", "cpu,cpuacct", "net_cls,net_prio", ""}) {
+    rmdir(absl::StrCat("/sys/fs/cgroup/", h, h[0] ? "/" : "", TestCgroupParent()).c_str());
+  }
+}
 
 inline bool CopyFile(const std::string& from, const std::string& to) {
   auto data = fs::ReadFile(from);

@@ -47,17 +47,13 @@ class ExecutorIntegrationTest : public ::testing::Test {
     bundle_ = dir_ + "/bundle";
     ASSERT_TRUE(MakeRootfs(bundle_));
     id_ = absl::StrCat("itest-", getpid(), "-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    config_ = DefaultConfig({"true"}, "/berth-itest/" + id_);
+    config_ = DefaultConfig({"true"}, "/" + TestCgroupParent() + "/" + id_);
     ex_ = std::make_unique<Executor>(dir_ + "/state");
   }
   void TearDown() override {
     if (ex_ != nullptr) (void)ex_->Delete(id_, /*force=*/true);
     if (!dir_.empty()) (void)fs::RemoveAll(dir_);
-    // The shared parent cgroup of all tests (rmdir fails harmlessly while another test uses it).
-    for (const char* h : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory",
-                          "pids", "systemd", "unified", "cpu,cpuacct", "net_cls,net_prio", ""}) {
-      rmdir(absl::StrCat("/sys/fs/cgroup/", h, h[0] ? "/" : "", "berth-itest").c_str());
-    }
+    RemoveTestCgroupParent();
   }
 
   // Runs the container in the foreground; returns (exit status, stdout+stderr).
@@ -129,7 +125,7 @@ TEST_F(ExecutorIntegrationTest, Lifecycle) {
   EXPECT_EQ(ex_->State(id_)->status, "stopped");
   ASSERT_TRUE(ex_->Delete(id_, false).ok());
   EXPECT_EQ(ex_->State(id_).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(access(("/sys/fs/cgroup/memory/berth-itest/" + id_).c_str(), F_OK), 0);
+  EXPECT_NE(access(("/sys/fs/cgroup/memory/" + TestCgroupParent() + "/" + id_).c_str(), F_OK), 0);
 }
 
 TEST_F(ExecutorIntegrationTest, MissingExecutableFailsCreate) {
@@ -231,7 +227,7 @@ TEST_F(ExecutorIntegrationTest, DeleteKillsLeftoversWithoutPidNamespace) {
   waitpid(*exec_pid, nullptr, 0);  // the exec'd process is our child too (CLONE_PARENT)
   usleep(50000);
   for (pid_t p : pids) EXPECT_EQ(ProcessStartTime(p), 0u) << "pid " << p << " survived";
-  EXPECT_NE(access(("/sys/fs/cgroup/pids/berth-itest/" + id_).c_str(), F_OK), 0);
+  EXPECT_NE(access(("/sys/fs/cgroup/pids/" + TestCgroupParent() + "/" + id_).c_str(), F_OK), 0);
 }
 
 int ReceiveFd(int conn) {

@@ -33,12 +33,13 @@ class HooksIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(MakeRootfs(bundle_));
     id_ = absl::StrCat("hooks-", getpid(), "-",
                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    config_ = DefaultConfig({"true"}, "/berth-itest/" + id_);
+    config_ = DefaultConfig({"true"}, "/" + TestCgroupParent() + "/" + id_);
     ex_ = std::make_unique<Executor>(dir_ + "/state");
   }
   void TearDown() override {
     if (ex_ != nullptr) (void)ex_->Delete(id_, /*force=*/true);
     if (!dir_.empty()) (void)fs::RemoveAll(dir_);
+    RemoveTestCgroupParent();
   }
 
   // A host script for createContainer (its path resolves in the runtime namespace).

@@ -52,6 +52,26 @@ h_stop_daemon() {
 
 hctr() { timeout 30 ctr --address "$H_SOCK" "$@"; }
 
+# h_free_port: a 127.0.0.1 TCP port that binds right now, drawn at random from 10000-19999:
+# below the kernel's ephemeral range (32768-60999), so no outgoing connection of a test running
+# beside this one (ctest -j) takes it before our server listens, and apart from the acceptance
+# scripts' 20000-49999. A server restarted on the same port is therefore not raced either.
+h_free_port() {
+    /usr/bin/python3 -c '
+import random, socket
+while True:
+    p = random.randint(10000, 19999)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break'
+}
+
 h_finish() {
     echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
     [ "$CHECKS_FAILED" -eq 0 ]

@@ -13,7 +13,7 @@ h_require docker-registry skopeo curl
 PY=/usr/bin/python3
 REG=""
 trap '[ -n "$REG" ] && kill "$REG" 2>/dev/null; h_cleanup' EXIT
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(h_free_port)
 printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
     "$H_WORK/reg" "$PORT" >"$H_WORK/reg.yml"
 docker-registry serve "$H_WORK/reg.yml" >"$H_WORK/reg.log" 2>&1 &

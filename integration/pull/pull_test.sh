@@ -22,8 +22,6 @@ stop_registry() { # INDEX
 }
 trap 'for i in "${!REG_PID[@]}"; do stop_registry "$i"; done; h_cleanup' EXIT
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # start_registry INDEX PORT [HTPASSWD]: storage under $H_WORK/reg-INDEX, kept across restarts.
 start_registry() {
     local i=$1 port=$2 auth=${3:-}
@@ -85,7 +83,7 @@ snapshot_count() { hctr -n "$1" snapshots ls | awk 'NR>1 && $NF=="Committed"' | 
 # --- images and registries --------------------------------------------------------------
 "$HERE/../make-busybox-image.sh" "$H_WORK/bb.tar" >/dev/null || exit 1
 mkdir -p "$H_WORK/bb" && tar -C "$H_WORK/bb" -xf "$H_WORK/bb.tar"
-P0=$(free_port) P1=$(free_port)
+P0=$(h_free_port)
 start_registry 0 "$P0" || exit 1
 R0=127.0.0.1:$P0
 skopeo copy -q --dest-tls-verify=false "oci:$H_WORK/bb:latest" "docker://$R0/test/busybox:latest" ||
@@ -223,6 +221,7 @@ if [[ "$HASH" != \$2* ]]; then
     echo "skip: no bcrypt hasher (htpasswd -B or python3 crypt with blowfish) for the auth cases"
 else
     echo "berth:$HASH" >"$H_WORK/htpasswd"
+    P1=$(h_free_port)
     start_registry 1 "$P1" "$H_WORK/htpasswd" || exit 1
     R1=127.0.0.1:$P1
     skopeo copy -q --dest-tls-verify=false --dest-creds berth:s3cret "oci:$H_WORK/bb:latest" \

@@ -43,7 +43,7 @@ CriRuntime::~CriRuntime() {
 
 absl::Status CriRuntime::Init() {
   auto adj = fs::ReadFile("/proc/self/oom_score_adj");
-  if (adj.ok()) absl::SimpleAtoi(absl::StripAsciiWhitespace(*adj), &daemon_oom_score_adj_);
+  if (adj.ok()) (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*adj), &daemon_oom_score_adj_);
   BERTH_RETURN_IF_ERROR(fs::MkdirAll(deps_.state, 0711));
   BERTH_RETURN_IF_ERROR(store_.Load());
   // Containers that kept running across a restart: reopen their fifos (the shims still hold

@@ -39,7 +39,7 @@ class Daemon {
 
   std::string sock() const { return dir_ + "/d.sock"; }
 
-  // Forks berthd and waits (20 s at most) for its socket.
+  // Forks berthd and waits (20 s at most) until its socket accepts connections.
   bool Start() {
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -57,6 +57,11 @@ class Daemon {
     for (int i = 0; i < 200; ++i) {
       if (::access(sock().c_str(), F_OK) == 0) {
         auto ch = grpc::CreateChannel("unix:" + sock(), grpc::InsecureChannelCredentials());
+        // The socket file appears at bind(), a moment before listen(): a first call made then
+        // is refused (seen on a loaded machine). Ready is when a connection is accepted.
+        if (!ch->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(15))) {
+          return false;
+        }
         rt_ = ::runtime::v1::RuntimeService::NewStub(ch);
         img_ = ::runtime::v1::ImageService::NewStub(ch);
         return true;

@@ -303,6 +303,30 @@ TEST_F(CriTest, RestartKeepsPodIpAndRunningContainer) {
   v1::PodSandboxStatusResponse after;
   ASSERT_TRUE(daemon_->rt().PodSandboxStatus(Ctx().get(), psreq, &after).ok());
   EXPECT_EQ(after.status().state(), v1::SANDBOX_READY);
+  if (after.status().state() != v1::SANDBOX_READY) {
+    // Seen once under load: say why (verbose status: infra pid, CNI CHECK error) and what the
+    // restarted daemon logged (re-attach, shim cleanup, CNI), for cri/sandbox.cc.
+    v1::PodSandboxStatusRequest vreq = psreq;
+    vreq.set_verbose(true);
+    v1::PodSandboxStatusResponse verbose;
+    (void)daemon_->rt().PodSandboxStatus(Ctx().get(), vreq, &verbose);
+    std::string log = berth::fs::ReadFile(Dir() + "/daemon.log").value_or("");
+    std::string tail;
+    for (size_t at = log.rfind("shutting down"); at != std::string::npos && at < log.size();) {
+      size_t end = log.find('\n', at);
+      std::string line = log.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      if (line.find(" debug ") == std::string::npos || line.find("[runtime]") != std::string::npos ||
+          line.find("PodSandboxStatus") != std::string::npos) {
+        tail += line.substr(0, 300) + "\n";
+      }
+      at = end == std::string::npos ? end : end + 1;
+    }
+    ADD_FAILURE() << "pod not ready after the restart; verbose status now "
+                  << v1::PodSandboxState_Name(verbose.status().state()) << ", info "
+                  << (verbose.info().count("info") ? verbose.info().at("info") : "-")
+                  << "\ndaemon log from the stop on (no debug lines but runtime's and status):\n"
+                  << tail;
+  }
   EXPECT_EQ(after.status().network().ip(), before.status().network().ip());
   v1::ContainerStatusRequest csreq;
   csreq.set_container_id(cresp.container_id());

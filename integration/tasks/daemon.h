@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -53,6 +54,11 @@ class Daemon {
     for (int i = 0; i < 150; ++i) {
       if (::access(sock().c_str(), F_OK) == 0) {
         channel_ = grpc::CreateChannel("unix:" + sock(), grpc::InsecureChannelCredentials());
+        // The socket file appears at bind(), a moment before listen(): a first call made then
+        // is refused (seen on a loaded machine). Ready is when a connection is accepted.
+        if (!channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(15))) {
+          return false;
+        }
         containers_ = cpb::Containers::NewStub(channel_);
         tasks_ = tpb::Tasks::NewStub(channel_);
         events_ = epb::Events::NewStub(channel_);

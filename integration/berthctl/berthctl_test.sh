@@ -58,6 +58,7 @@ check "run -v writes" "w" "$(cat "$WORK/vol/g" 2>/dev/null)"
 [ $? -ne 0 ] && pass "run --read-only" || fail "run --read-only allowed a write"
 out=$("$B" run --rm "$IMAGE" touch /x 2>&1); rc=$?
 check "writable rootfs by default" 0 $rc
+[ $rc = 0 ] || echo "  output: $out"
 
 out=$(script -qec "$B run --rm -t $IMAGE tty" /dev/null 2>&1 | tr -d '\r')
 [[ "$out" =~ ^/dev/pts/[0-9]+$ ]] && pass "run -t gives a terminal" || fail "run -t: [$out]"

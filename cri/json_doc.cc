@@ -6,10 +6,13 @@ namespace berth::cri {
 
 nlohmann::json ParseJsonDocument(absl::string_view text) {
   using json = nlohmann::json;
-  // The parser itself is iterative; the callback only records how deep the document goes.
+  // The parser itself is iterative; the callback only records how deep the document goes. At
+  // the start of an object or array, `d` counts the containers around it.
   int depth = 0;
-  json::parser_callback_t track = [&depth](int d, json::parse_event_t, json&) {
-    depth = std::max(depth, d);
+  json::parser_callback_t track = [&depth](int d, json::parse_event_t event, json&) {
+    if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) {
+      depth = std::max(depth, d + 1);
+    }
     return true;
   };
   json j = json::parse(text.begin(), text.end(), track, /*allow_exceptions=*/false);

@@ -15,8 +15,6 @@
 namespace berth::cri {
 namespace {
 
-constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
-
 int SignalNumber(const std::string& name) {
   static const std::map<std::string, int> kSignals = {
       {"SIGTERM", SIGTERM}, {"SIGKILL", SIGKILL}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT},

@@ -19,7 +19,6 @@
 namespace berth::cri {
 namespace {
 
-constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
 namespace task = ::containerd::task::v2;
 
 // The pause process's ContainerConfig: the pod's security context, the image's entrypoint.

@@ -13,6 +13,9 @@
 
 namespace berth::cri {
 
+// The type URL of a container record's spec Any, as containerd stores it.
+inline constexpr char kSpecTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
+
 struct SpecInputs {
   std::string id;
   const ::runtime::v1::ContainerConfig* config = nullptr;

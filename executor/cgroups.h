@@ -91,6 +91,8 @@ std::unique_ptr<CgroupManager> NewV2Manager(std::string dir, std::string mount_p
 absl::Status WriteCgroupFile(const std::string& dir, const std::string& file,
                              const std::string& value);
 absl::StatusOr<std::string> ReadCgroupFile(const std::string& dir, const std::string& file);
+// The file's content without surrounding whitespace; "" when it cannot be read.
+std::string ReadCgroupText(const std::string& dir, const std::string& file);
 uint64_t ReadCgroupUint(const std::string& dir, const std::string& file);  // 0 on error/"max"
 absl::StatusOr<std::vector<pid_t>> ReadPids(const std::string& file);
 // rmdir of dir and any sub-cgroups, retried while the kernel reports EBUSY.

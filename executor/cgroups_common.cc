@@ -140,6 +140,11 @@ absl::StatusOr<std::string> ReadCgroupFile(const std::string& dir, const std::st
   return fs::ReadFile(dir + "/" + file);
 }
 
+std::string ReadCgroupText(const std::string& dir, const std::string& file) {
+  auto s = ReadCgroupFile(dir, file);
+  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : "";
+}
+
 uint64_t ReadCgroupUint(const std::string& dir, const std::string& file) {
   auto s = ReadCgroupFile(dir, file);
   uint64_t v = 0;

@@ -17,10 +17,6 @@
 namespace berth::executor {
 namespace {
 
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : "";
-}
-
 std::string DeviceRuleString(const DeviceRule& r) {
   if (r.type == "a" && !r.major && !r.minor) return "a";
   auto num = [](const std::optional<int64_t>& v) {
@@ -91,7 +87,7 @@ class V1Manager final : public CgroupManager {
     const char* want = frozen ? "FROZEN" : "THAWED";
     for (int attempt = 0; attempt < 1000; ++attempt) {
       BERTH_RETURN_IF_ERROR(WriteCgroupFile(d, "freezer.state", want));
-      if (Trim(ReadCgroupFile(d, "freezer.state")) == want) return absl::OkStatus();
+      if (ReadCgroupText(d, "freezer.state") == want) return absl::OkStatus();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return absl::DeadlineExceededError(absl::StrCat("freezer did not reach ", want));
@@ -119,7 +115,7 @@ class V1Manager final : public CgroupManager {
       s.cpu_total = ReadCgroupUint(d, "cpuacct.usage");
       s.cpu_user = ReadCgroupUint(d, "cpuacct.usage_user");
       s.cpu_kernel = ReadCgroupUint(d, "cpuacct.usage_sys");
-      for (absl::string_view v : absl::StrSplit(Trim(ReadCgroupFile(d, "cpuacct.usage_percpu")),
+      for (absl::string_view v : absl::StrSplit(ReadCgroupText(d, "cpuacct.usage_percpu"),
                                                 ' ', absl::SkipEmpty())) {
         uint64_t n = 0;
         if (absl::SimpleAtoi(v, &n)) s.cpu_percpu.push_back(n);
@@ -131,7 +127,7 @@ class V1Manager final : public CgroupManager {
       s.memory_limit = ReadCgroupUint(d, "memory.limit_in_bytes");
       s.memory_failcnt = ReadCgroupUint(d, "memory.failcnt");
       for (absl::string_view line :
-           absl::StrSplit(Trim(ReadCgroupFile(d, "memory.stat")), '\n', absl::SkipEmpty())) {
+           absl::StrSplit(ReadCgroupText(d, "memory.stat"), '\n', absl::SkipEmpty())) {
         std::pair<std::string, std::string> kv = absl::StrSplit(line, ' ');
         uint64_t n = 0;
         if (absl::SimpleAtoi(kv.second, &n)) s.memory_raw[kv.first] = n;
@@ -191,12 +187,12 @@ class V1Manager final : public CgroupManager {
     std::vector<std::string> chain;
     for (std::string d = dir; d.size() > 1 && d != "/sys/fs/cgroup"; d = fs::Dirname(d)) {
       chain.push_back(d);
-      if (!Trim(ReadCgroupFile(fs::Dirname(d), "cpuset.cpus")).empty()) break;
+      if (!ReadCgroupText(fs::Dirname(d), "cpuset.cpus").empty()) break;
     }
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
       for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        if (!Trim(ReadCgroupFile(*it, f)).empty()) continue;
-        std::string parent = Trim(ReadCgroupFile(fs::Dirname(*it), f));
+        if (!ReadCgroupText(*it, f).empty()) continue;
+        std::string parent = ReadCgroupText(fs::Dirname(*it), f);
         if (!parent.empty()) BERTH_RETURN_IF_ERROR(WriteCgroupFile(*it, f, parent));
       }
     }

@@ -19,10 +19,6 @@
 namespace berth::executor {
 namespace {
 
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : "";
-}
-
 std::map<std::string, uint64_t> ParseKeyed(const std::string& text) {
   std::map<std::string, uint64_t> out;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
@@ -47,7 +43,7 @@ class V2Manager final : public CgroupManager {
       if (d == mount_) break;
     }
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-      std::string avail = Trim(ReadCgroupFile(*it, "cgroup.controllers"));
+      std::string avail = ReadCgroupText(*it, "cgroup.controllers");
       std::vector<std::string> plus;
       for (absl::string_view c : absl::StrSplit(avail, ' ', absl::SkipEmpty())) {
         plus.push_back(absl::StrCat("+", c));
@@ -113,13 +109,13 @@ class V2Manager final : public CgroupManager {
     return absl::DeadlineExceededError("cgroup.freeze did not take effect");
   }
 
-  absl::StatusOr<bool> Frozen() override { return Trim(ReadCgroupFile(dir_, "cgroup.freeze")) == "1"; }
+  absl::StatusOr<bool> Frozen() override { return ReadCgroupText(dir_, "cgroup.freeze") == "1"; }
 
   absl::StatusOr<std::vector<pid_t>> Pids() override { return ReadPids(dir_ + "/cgroup.procs"); }
 
   absl::StatusOr<CgroupStats> Stats() override {
     CgroupStats s;
-    auto cpu = ParseKeyed(Trim(ReadCgroupFile(dir_, "cpu.stat")));
+    auto cpu = ParseKeyed(ReadCgroupText(dir_, "cpu.stat"));
     s.cpu_total = cpu["usage_usec"] * 1000;
     s.cpu_user = cpu["user_usec"] * 1000;
     s.cpu_kernel = cpu["system_usec"] * 1000;
@@ -130,9 +126,9 @@ class V2Manager final : public CgroupManager {
     s.memory_max = ReadCgroupUint(dir_, "memory.peak");
     s.memory_limit = ReadCgroupUint(dir_, "memory.max");
     s.swap_usage = ReadCgroupUint(dir_, "memory.swap.current");
-    s.memory_raw = ParseKeyed(Trim(ReadCgroupFile(dir_, "memory.stat")));
+    s.memory_raw = ParseKeyed(ReadCgroupText(dir_, "memory.stat"));
     s.memory_cache = s.memory_raw["file"];
-    s.memory_failcnt = ParseKeyed(Trim(ReadCgroupFile(dir_, "memory.events")))["max"];
+    s.memory_failcnt = ParseKeyed(ReadCgroupText(dir_, "memory.events"))["max"];
     s.pids_current = ReadCgroupUint(dir_, "pids.current");
     s.pids_limit = ReadCgroupUint(dir_, "pids.max");
     return s;

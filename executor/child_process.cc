@@ -16,14 +16,6 @@
 namespace berth::executor {
 namespace {
 
-int Fail(ChildMessage* m, Step step, int neg_errno, int index = 0) {
-  m->kind = kMsgError;
-  m->step = step;
-  m->err = neg_errno < 0 ? -neg_errno : neg_errno;
-  m->index = index;
-  return -1;
-}
-
 // "/dev/pts/" + n into buf, without snprintf (which may allocate for some formats).
 void PtsPath(char* buf, unsigned n) {
   const char prefix[] = "/dev/pts/";
@@ -43,16 +35,16 @@ void PtsPath(char* buf, unsigned n) {
 // becomes stdio and the controlling terminal (runc's setupConsole).
 int SetupConsole(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
   int master = k.Open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return Fail(err, Step::kConsole, master);
+  if (master < 0) return FailChild(err, Step::kConsole, master);
   int unlock = 0;
   int r = k.Ioctl(master, TIOCSPTLCK, &unlock);
   unsigned int n = 0;
   if (r == 0) r = k.Ioctl(master, TIOCGPTN, &n);
-  if (r < 0) return Fail(err, Step::kConsole, r);
+  if (r < 0) return FailChild(err, Step::kConsole, r);
   char path[32];
   PtsPath(path, n);
   int slave = k.Open(path, O_RDWR | O_NOCTTY);
-  if (slave < 0) return Fail(err, Step::kConsole, slave);
+  if (slave < 0) return FailChild(err, Step::kConsole, slave);
   if (plan.rows != 0 || plan.cols != 0) {
     struct winsize ws;
     memset(&ws, 0, sizeof(ws));
@@ -66,14 +58,14 @@ int SetupConsole(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
     k.Mount(path, "/dev/console", nullptr, MS_BIND, nullptr);
   }
   if ((r = k.SendFd(plan.console_socket, path, master)) < 0) {
-    return Fail(err, Step::kConsole, r);
+    return FailChild(err, Step::kConsole, r);
   }
   k.Close(master);
   k.Close(plan.console_socket);
   k.Setsid();
-  if ((r = k.Ioctl(slave, TIOCSCTTY, nullptr)) < 0) return Fail(err, Step::kConsole, r);
+  if ((r = k.Ioctl(slave, TIOCSCTTY, nullptr)) < 0) return FailChild(err, Step::kConsole, r);
   for (int fd = 0; fd < 3; ++fd) {
-    if ((r = k.Dup2(slave, fd)) < 0) return Fail(err, Step::kConsole, r);
+    if ((r = k.Dup2(slave, fd)) < 0) return FailChild(err, Step::kConsole, r);
   }
   if (slave > 2) k.Close(slave);
   return 0;
@@ -85,7 +77,7 @@ int LoadSeccomp(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
   prog.len = static_cast<unsigned short>(plan.seccomp.size());
   prog.filter = const_cast<sock_filter*>(plan.seccomp.data());
   int r = k.SeccompLoad(&prog, plan.seccomp_flags);
-  return r < 0 ? Fail(err, Step::kSeccomp, r) : 0;
+  return r < 0 ? FailChild(err, Step::kSeccomp, r) : 0;
 }
 
 int SetIdentity(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
@@ -96,19 +88,19 @@ int SetIdentity(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
     for (int cap = 0; cap <= plan.last_cap; ++cap) {
       if ((plan.bounding >> cap) & 1) continue;
       r = k.Prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(cap), 0, 0);
-      if (r < 0 && r != -EINVAL) return Fail(err, Step::kCapBounding, r, cap);
+      if (r < 0 && r != -EINVAL) return FailChild(err, Step::kCapBounding, r, cap);
     }
   }
   r = k.Setgroups(plan.additional_gids.size(), plan.additional_gids.data());
   // EPERM: setgroups is denied in this user namespace; runc tolerates it when empty.
   if (r < 0 && !(r == -EPERM && plan.additional_gids.empty())) {
-    return Fail(err, Step::kSetgroups, r);
+    return FailChild(err, Step::kSetgroups, r);
   }
-  if ((r = k.Setresgid(plan.gid)) < 0) return Fail(err, Step::kSetgid, r);
-  if ((r = k.Setresuid(plan.uid)) < 0) return Fail(err, Step::kSetuid, r);
+  if ((r = k.Setresgid(plan.gid)) < 0) return FailChild(err, Step::kSetgid, r);
+  if ((r = k.Setresuid(plan.uid)) < 0) return FailChild(err, Step::kSetuid, r);
   if (plan.set_caps) {
     r = k.Capset(plan.effective, plan.permitted, plan.inheritable);
-    if (r < 0) return Fail(err, Step::kCapset, r);
+    if (r < 0) return FailChild(err, Step::kCapset, r);
     for (int cap = 0; cap <= plan.last_cap; ++cap) {
       if (((plan.ambient >> cap) & 1) == 0) continue;
       // Like runc: a cap missing from permitted/inheritable cannot be ambient; not fatal.
@@ -132,7 +124,7 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
   for (size_t i = 0; i < plan.rlimits.size(); ++i) {
     const auto& [res, lim] = plan.rlimits[i];
     if ((r = k.Setrlimit(res, lim.first, lim.second)) < 0) {
-      return Fail(err, Step::kRlimit, r, static_cast<int>(i));
+      return FailChild(err, Step::kRlimit, r, static_cast<int>(i));
     }
   }
   if (!plan.oom_score_adj.empty()) {
@@ -140,22 +132,22 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
                     plan.oom_score_adj.size());
     // Without CAP_SYS_RESOURCE the score cannot go below ours: keep ours (containerd's
     // restrict_oom_score_adj does the same).
-    if (r < 0 && r != -EACCES && r != -EPERM) return Fail(err, Step::kOomScoreAdj, r);
+    if (r < 0 && r != -EACCES && r != -EPERM) return FailChild(err, Step::kOomScoreAdj, r);
   }
   if (plan.no_new_privs && (r = k.Prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0)) < 0) {
-    return Fail(err, Step::kNoNewPrivs, r);
+    return FailChild(err, Step::kNoNewPrivs, r);
   }
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load before dropping it.
   if (!plan.no_new_privs && LoadSeccomp(plan, k, err) < 0) return -1;
   if (SetIdentity(plan, k, err) < 0) return -1;
   if (plan.set_umask) k.Umask(plan.umask);
-  if ((r = k.Chdir(plan.cwd.c_str())) < 0) return Fail(err, Step::kCwd, r);
+  if ((r = k.Chdir(plan.cwd.c_str())) < 0) return FailChild(err, Step::kCwd, r);
   // The executable must exist before `create` returns, so `ctr run` of a missing binary fails.
   bool found = false;
   for (size_t i = 0; i < plan.exec_candidates.size() && !found; ++i) {
     found = k.Access(plan.exec_candidates[i].c_str(), X_OK) == 0;
   }
-  if (!found) return Fail(err, Step::kLookPath, -ENOENT);
+  if (!found) return FailChild(err, Step::kLookPath, -ENOENT);
   if (plan.no_new_privs && LoadSeccomp(plan, k, err) < 0) return -1;
   if (ns != nullptr && ns->exec_fifo >= 0) {
     ChildMessage ready;
@@ -163,7 +155,7 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
     k.Write(ns->sync_fd, &ready, sizeof(ready));
     // Blocks until `start` opens the fifo for reading.
     int fd = k.Open(ns->exec_fifo_proc, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return Fail(err, Step::kExecFifo, fd);
+    if (fd < 0) return FailChild(err, Step::kExecFifo, fd);
     // OCI startContainer: part of `start`, before the user process. `start` reads the fifo,
     // so a failure goes there: 'E' and the message instead of "0" (kFifoError).
     if (RunHookPlan(plan.start_container, Step::kStartContainerHook, k, err) < 0) {
@@ -173,7 +165,7 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
       k.Write(fd, buf, sizeof(buf));
       return -1;
     }
-    if ((r = k.Write(fd, "0", 1)) < 0) return Fail(err, Step::kExecFifo, r);
+    if ((r = k.Write(fd, "0", 1)) < 0) return FailChild(err, Step::kExecFifo, r);
     k.Close(fd);
     k.Close(ns->exec_fifo);
   } else if (ns != nullptr && ns->wait_parent_before_exec) {
@@ -181,7 +173,7 @@ int RunProcessSetup(const ProcessPlan& plan, const NamespacePlan* ns, Kernel& k,
     ready.kind = kMsgReady;
     k.Write(ns->sync_fd, &ready, sizeof(ready));
     char go;
-    if ((r = k.Read(ns->sync_fd, &go, 1)) != 1) return Fail(err, Step::kWaitParent, r < 0 ? r : -EPIPE);
+    if ((r = k.Read(ns->sync_fd, &go, 1)) != 1) return FailChild(err, Step::kWaitParent, r < 0 ? r : -EPIPE);
     if (RunHookPlan(plan.start_container, Step::kStartContainerHook, k, err) < 0) return -1;
   }
   return 0;
@@ -193,7 +185,7 @@ int RunExec(const ProcessPlan& plan, Kernel& k, ChildMessage* err) {
     last = k.Execve(plan.exec_candidates[i].c_str(), plan.argv.data(), plan.envp.data());
     if (last != -ENOENT && last != -ENOTDIR) break;
   }
-  return Fail(err, Step::kExec, last);
+  return FailChild(err, Step::kExec, last);
 }
 
 void ProcessPlan::Finalize() {

@@ -75,6 +75,16 @@ inline constexpr int32_t kMsgPid = 3;
 // follows); "0" otherwise.
 inline constexpr char kFifoError = 'E';
 
+// Fills m with the error of `step` (errno negative or positive) and returns -1, the child
+// code's failure value. Async-signal-safe: the child runs between clone and exec.
+inline int FailChild(ChildMessage* m, Step step, int neg_errno, int index = 0) {
+  m->kind = kMsgError;
+  m->step = step;
+  m->err = neg_errno < 0 ? -neg_errno : neg_errno;
+  m->index = index;
+  return -1;
+}
+
 struct MountOp {
   std::string destination;  // as in config.json, for messages
   std::string source, target, fstype, data;

@@ -11,7 +11,7 @@ namespace {
 // ordered_json: runc's JSON follows the Go struct field order of runtime-spec's specs.Spec.
 using Json = nlohmann::ordered_json;
 
-Json Mount(const char* dest, const char* type, const char* source,
+Json MountJson(const char* dest, const char* type, const char* source,
            std::initializer_list<const char*> options) {
   Json m = {{"destination", dest}, {"type", type}, {"source", source}};
   if (options.size() > 0) {
@@ -21,23 +21,23 @@ Json Mount(const char* dest, const char* type, const char* source,
   return m;
 }
 
-Json Mounts(bool rootless) {
+Json MountsJson(bool rootless) {
   Json mounts = Json::array();
-  mounts.push_back(Mount("/proc", "proc", "proc", {}));
+  mounts.push_back(MountJson("/proc", "proc", "proc", {}));
   mounts.push_back(
-      Mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
-  mounts.push_back(Mount("/dev/pts", "devpts", "devpts",
+      MountJson("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  mounts.push_back(MountJson("/dev/pts", "devpts", "devpts",
                          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
   mounts.push_back(
-      Mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
-  mounts.push_back(Mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
+      MountJson("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  mounts.push_back(MountJson("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   if (rootless) {
     // A user namespace that does not own the network namespace may not mount sysfs.
-    mounts.push_back(Mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
+    mounts.push_back(MountJson("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
   } else {
-    mounts.push_back(Mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+    mounts.push_back(MountJson("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
   }
-  mounts.push_back(Mount("/sys/fs/cgroup", "cgroup", "cgroup",
+  mounts.push_back(MountJson("/sys/fs/cgroup", "cgroup", "cgroup",
                          {"nosuid", "noexec", "nodev", "relatime", "ro"}));
   if (rootless) {
     for (Json& m : mounts) {
@@ -53,7 +53,7 @@ Json Mounts(bool rootless) {
   return mounts;
 }
 
-Json Linux(const ExampleSpecOptions& o) {
+Json LinuxJson(const ExampleSpecOptions& o) {
   Json linux_ = Json::object();
   if (o.rootless) {
     linux_["uidMappings"] = Json::array({{{"containerID", 0}, {"hostID", o.uid}, {"size", 1}}});
@@ -95,8 +95,8 @@ std::string ExampleSpecJson(const ExampleSpecOptions& options) {
       {"noNewPrivileges", true}};
   spec["root"] = {{"path", "rootfs"}, {"readonly", true}};
   spec["hostname"] = "runc";
-  spec["mounts"] = Mounts(options.rootless);
-  spec["linux"] = Linux(options);
+  spec["mounts"] = MountsJson(options.rootless);
+  spec["linux"] = LinuxJson(options);
   return spec.dump(1, '\t');
 }
 

@@ -25,7 +25,7 @@ struct ContainerFlags {
   std::vector<std::string> ids;
 };
 
-ContainerFlags& Flags() {
+ContainerFlags& ContainerArgs() {
   static ContainerFlags f;
   return f;
 }
@@ -59,7 +59,7 @@ absl::StatusOr<int> Ps(Context& ctx, client::Client& c) {
     std::string status = task == by_id.end() ? "no task"
                                              : client::TaskStatusName(task->second.status());
     bool running = task != by_id.end() && task->second.status() == client::tasktypes::RUNNING;
-    if (!Flags().all && !running) continue;
+    if (!ContainerArgs().all && !running) continue;
     if (task != by_id.end() && task->second.status() == client::tasktypes::STOPPED) {
       status = absl::StrCat("exited (", task->second.exit_status(), ")");
     }
@@ -74,7 +74,7 @@ absl::StatusOr<int> Ps(Context& ctx, client::Client& c) {
     }
     if (cmd.size() > 30) cmd = cmd.substr(0, 27) + "...";
     uint32_t pid = task == by_id.end() ? 0 : task->second.pid();
-    if (Flags().quiet) {
+    if (ContainerArgs().quiet) {
       std::cout << ct.id() << "\n";
       continue;
     }
@@ -89,14 +89,14 @@ absl::StatusOr<int> Ps(Context& ctx, client::Client& c) {
                  {"runtime", ct.runtime().name()},
                  {"snapshotter", ct.snapshotter()}});
   }
-  if (!Flags().quiet) Emit(ctx.format(), t, j);
+  if (!ContainerArgs().quiet) Emit(ctx.format(), t, j);
   return 0;
 }
 
 absl::StatusOr<int> Kill(client::Client& c) {
-  auto sig = ParseSignal(Flags().signal);
+  auto sig = ParseSignal(ContainerArgs().signal);
   if (!sig.ok()) return sig.status();
-  for (const auto& id : Flags().ids) {
+  for (const auto& id : ContainerArgs().ids) {
     if (auto s = c.tasks().Kill(id, static_cast<uint32_t>(*sig), /*all=*/false); !s.ok()) return s;
     std::cout << id << "\n";
   }
@@ -105,8 +105,8 @@ absl::StatusOr<int> Kill(client::Client& c) {
 
 absl::StatusOr<int> Rm(client::Client& c) {
   int rc = 0;
-  for (const auto& id : Flags().ids) {
-    if (auto s = client::RemoveContainer(c, id, Flags().force); !s.ok()) {
+  for (const auto& id : ContainerArgs().ids) {
+    if (auto s = client::RemoveContainer(c, id, ContainerArgs().force); !s.ok()) {
       rc = ReportError(s);
       continue;
     }
@@ -116,7 +116,7 @@ absl::StatusOr<int> Rm(client::Client& c) {
 }
 
 absl::StatusOr<int> Logs(client::Client& c) {
-  const std::string& id = Flags().ids.at(0);
+  const std::string& id = ContainerArgs().ids.at(0);
   auto ct = c.containers().Get(id);
   if (!ct.ok()) return ct.status();
   auto it = ct->labels().find("io.berth.log-file");
@@ -135,7 +135,7 @@ absl::StatusOr<int> Logs(client::Client& c) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (!Flags().follow) break;
+    if (!ContainerArgs().follow) break;
     std::cout.flush();
     auto task = c.tasks().Get(id);
     if (!task.ok() || task->status() == client::tasktypes::STOPPED) {
@@ -153,7 +153,7 @@ absl::StatusOr<int> Logs(client::Client& c) {
 }  // namespace
 
 void AddContainerCommands(CLI::App& app, Context& ctx) {
-  ContainerFlags& f = Flags();
+  ContainerFlags& f = ContainerArgs();
   auto* ps = app.add_subcommand("ps", "List containers (running ones unless -a)");
   ps->add_flag("-a,--all", f.all, "Also containers whose task stopped or was never made");
   ps->add_flag("-q,--quiet", f.quiet, "Only ids");

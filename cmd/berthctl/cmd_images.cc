@@ -30,13 +30,9 @@ struct ImageFlags {
   std::vector<std::string> platforms;
 };
 
-ImageFlags& Flags() {
+ImageFlags& ImageArgs() {
   static ImageFlags f;
   return f;
-}
-
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 // Streams progress to stdout (in place on a TTY, plain lines otherwise).
@@ -71,14 +67,15 @@ int List(Context& ctx) {
         size = r->manifest.size() + r->config.size();
         for (const auto& l : r->layers) size += l.size();
       }
-      t.Add({img.name(), img.target().digest(), Size(size), Ago(FromTs(img.created_at()), now)});
+      t.Add({img.name(), img.target().digest(), Size(size),
+             Ago(FromTimestamp(img.created_at()), now)});
       json labels = json::object();
       for (const auto& [k, v] : img.labels()) labels[k] = v;
       j.push_back({{"name", img.name()},
                    {"digest", img.target().digest()},
                    {"media_type", img.target().media_type()},
                    {"size", size},
-                   {"created_at", Rfc3339(FromTs(img.created_at()))},
+                   {"created_at", Rfc3339(FromTimestamp(img.created_at()))},
                    {"labels", labels}});
     }
     Emit(ctx.format(), t, j);
@@ -89,8 +86,8 @@ int List(Context& ctx) {
 int Remove(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
     int rc = 0;
-    for (const auto& n : Flags().names) {
-      absl::Status s = c.images().Remove(n, Flags().sync);
+    for (const auto& n : ImageArgs().names) {
+      absl::Status s = c.images().Remove(n, ImageArgs().sync);
       if (!s.ok()) {
         rc = ReportError(s);
         continue;
@@ -103,9 +100,9 @@ int Remove(Context& ctx) {
 
 int Tag(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
-    const auto& n = Flags().names;
+    const auto& n = ImageArgs().names;
     for (size_t i = 1; i < n.size(); ++i) {
-      auto r = c.images().Tag(n[0], n[i], Flags().force);
+      auto r = c.images().Tag(n[0], n[i], ImageArgs().force);
       if (!r.ok()) return r.status();
       std::cout << n[i] << "\n";
     }
@@ -116,7 +113,7 @@ int Tag(Context& ctx) {
 int Inspect(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
     json out = json::array();
-    for (const auto& n : Flags().names) {
+    for (const auto& n : ImageArgs().names) {
       auto r = client::ResolveImage(c.images(), c.content(), n);
       if (!r.ok()) return r.status();
       json layers = json::array();
@@ -143,7 +140,7 @@ int Inspect(Context& ctx) {
 
 int Import(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
-    const ImageFlags& f = Flags();
+    const ImageFlags& f = ImageArgs();
     std::error_code ec;
     std::string abs = std::filesystem::absolute(f.path, ec).string();
     if (ec || !std::filesystem::exists(abs)) {
@@ -189,7 +186,7 @@ void SetAuth(const std::string& user, client::xferpb::RegistryAuth* auth) {
 
 int Pull(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
-    const ImageFlags& f = Flags();
+    const ImageFlags& f = ImageArgs();
     client::xferpb::PullRequest req;
     req.set_reference(f.names.at(0));
     req.set_unpack(!f.no_unpack);
@@ -210,7 +207,7 @@ int Pull(Context& ctx) {
 
 int Push(Context& ctx) {
   return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
-    const ImageFlags& f = Flags();
+    const ImageFlags& f = ImageArgs();
     client::xferpb::PushRequest req;
     req.set_image(f.names.at(0));
     if (f.names.size() > 1) req.set_remote(f.names[1]);
@@ -241,7 +238,7 @@ int Push(Context& ctx) {
 }  // namespace
 
 void AddImageCommands(CLI::App& app, Context& ctx) {
-  ImageFlags& f = Flags();
+  ImageFlags& f = ImageArgs();
   auto* images = app.add_subcommand("images", "Manage images")->alias("image");
   images->require_subcommand(1);
   images->add_subcommand("ls", "List images")->alias("list")->callback([&ctx] {

@@ -28,7 +28,7 @@ struct RunFlags {
   std::vector<std::string> args;
 };
 
-RunFlags& Flags() {
+RunFlags& RunArgs() {
   static RunFlags f;
   return f;
 }
@@ -66,7 +66,7 @@ absl::StatusOr<client::ContainerConfig> ToConfig(const RunFlags& f) {
 }
 
 absl::StatusOr<int> Run(client::Client& c) {
-  const RunFlags& f = Flags();
+  const RunFlags& f = RunArgs();
   if (!f.log_file.empty() && !f.detach) {
     return absl::InvalidArgumentError("run: --log-file needs -d (attached output goes here)");
   }
@@ -157,7 +157,7 @@ absl::StatusOr<int> DoExec(client::Client& c) {
 }  // namespace
 
 void AddRunCommands(CLI::App& app, Context& ctx) {
-  RunFlags& f = Flags();
+  RunFlags& f = RunArgs();
   auto* run = app.add_subcommand("run", "Run a command in a new container");
   run->add_flag("--rm", f.rm, "Remove the container when it exits");
   run->add_flag("-d,--detach", f.detach, "Run in the background and print the id");
@@ -188,7 +188,7 @@ void AddRunCommands(CLI::App& app, Context& ctx) {
   run->prefix_command();
   run->footer("Everything after IMAGE is the command and its arguments.");
   run->callback([&ctx, run] {
-    for (const auto& extra : run->remaining()) Flags().args.push_back(extra);
+    for (const auto& extra : run->remaining()) RunArgs().args.push_back(extra);
     ctx.action = [&ctx] {
       BlockForwardedSignals();
       return WithClient(ctx, [](client::Client& c) { return Run(c); });

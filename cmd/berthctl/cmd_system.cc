@@ -12,10 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 json LabelsJson(const google::protobuf::Map<std::string, std::string>& labels) {
   json j = json::object();
   for (const auto& [k, v] : labels) j[k] = v;
@@ -194,10 +190,10 @@ void AddStores(CLI::App& app, Context& ctx) {
         json j = json::array();
         absl::Time now = absl::Now();
         for (const auto& i : *list) {
-          t.Add({i.digest(), Size(i.size()), Ago(FromTs(i.created_at()), now),
+          t.Add({i.digest(), Size(i.size()), Ago(FromTimestamp(i.created_at()), now),
                  LabelsText(i.labels())});
           j.push_back({{"digest", i.digest()}, {"size", i.size()},
-                       {"created_at", Rfc3339(FromTs(i.created_at()))},
+                       {"created_at", Rfc3339(FromTimestamp(i.created_at()))},
                        {"labels", LabelsJson(i.labels())}});
         }
         Emit(ctx.format(), t, j);
@@ -215,8 +211,8 @@ void AddStores(CLI::App& app, Context& ctx) {
         Table t({"ID", "CREATED AT", "LABELS"});
         json j = json::array();
         for (const auto& l : *list) {
-          t.Add({l.id(), Rfc3339(FromTs(l.created_at())), LabelsText(l.labels())});
-          j.push_back({{"id", l.id()}, {"created_at", Rfc3339(FromTs(l.created_at()))},
+          t.Add({l.id(), Rfc3339(FromTimestamp(l.created_at())), LabelsText(l.labels())});
+          j.push_back({{"id", l.id()}, {"created_at", Rfc3339(FromTimestamp(l.created_at()))},
                        {"labels", LabelsJson(l.labels())}});
         }
         Emit(ctx.format(), t, j);
@@ -235,7 +231,7 @@ void AddEvents(CLI::App& app, Context& ctx) {
       return WithClient(ctx, [&](client::Client& c) -> absl::StatusOr<int> {
         absl::Status s = c.events().Subscribe(filters, [&](const client::evpb::Envelope& e) {
           std::string body = client::EventToJson(e.event());
-          absl::Time t = FromTs(e.timestamp());
+          absl::Time t = FromTimestamp(e.timestamp());
           if (ctx.format() == Format::kJson) {
             json j = {{"timestamp", Rfc3339(t)}, {"namespace", e.namespace_()},
                       {"topic", e.topic()}, {"event", json::parse(body, nullptr, false)}};

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/progress.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace berth::ctl {
 
@@ -72,6 +73,10 @@ std::string Ago(absl::Time t, absl::Time now) {
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 std::string Size(int64_t bytes) { return client::ProgressRenderer::HumanBytes(bytes); }

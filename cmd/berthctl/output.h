@@ -10,6 +10,10 @@
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 
+namespace google::protobuf {
+class Timestamp;
+}
+
 namespace berth::ctl {
 
 enum class Format { kTable, kJson };
@@ -36,6 +40,7 @@ int ReportError(const absl::Status& status);
 // "3 minutes ago"-style ages and RFC 3339 times for tables / JSON.
 std::string Ago(absl::Time t, absl::Time now);
 std::string Rfc3339(absl::Time t);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 // "12.3 MiB".
 std::string Size(int64_t bytes);
 // "sha256:0123456789ab" (12 hex digits, like docker's short ids).

@@ -177,7 +177,8 @@ absl::StatusOr<CniNetwork> LoadCniNetwork(const std::string& conf_dir) {
 json CniPluginConfig(const CniNetwork& net, size_t i, const CniAttachment& att, const json& prev) {
   json conf = net.plugins[i];
   conf["name"] = net.name;
-  conf["cniVersion"] = net.cni_version.empty() ? StrOr(conf, "cniVersion", "1.0.0") : net.cni_version;
+  conf["cniVersion"] =
+      net.cni_version.empty() ? StrOr(conf, "cniVersion", "1.0.0") : net.cni_version;
   if (!prev.is_null()) conf["prevResult"] = prev;
   // Capabilities: runtimeConfig carries only what the plugin declared it wants (CNI conventions).
   auto caps = conf.find("capabilities");

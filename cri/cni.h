@@ -61,7 +61,8 @@ absl::Status CniCheck(const CniNetwork& net, const std::string& bin_dir, const C
 
 // What a plugin's exit code and stdout mean (CNI spec 1.0, Result and Error): a non-zero exit is
 // Internal with the plugin's error msg and details; ADD gives the result it printed (Internal
-// when that is not a JSON object); DEL and CHECK give null. `type` and `network` name it in messages.
+// when that is not a JSON object); DEL and CHECK give null. `type` and `network` name it in
+// messages.
 absl::StatusOr<nlohmann::json> CniPluginResult(const std::string& command, const std::string& type,
                                                const std::string& network, int exit_code,
                                                const std::string& out);

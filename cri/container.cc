@@ -133,7 +133,8 @@ absl::StatusOr<std::string> CriRuntime::CreateContainer(const std::string& sandb
   auto mounts = (*sn_it)[snapshotter]->Prepare(ns_, r.snapshot_key, image.chain_id, {});
   if (!mounts.ok()) return fail(mounts.status());
   snapshot_made = true;
-  if (std::string user = NamedUser(config, ImageConfigString(image.config, "User")); !user.empty()) {
+  std::string image_user = ImageConfigString(image.config, "User");
+  if (std::string user = NamedUser(config, image_user); !user.empty()) {
     bool keep_gid = config.linux().security_context().has_run_as_group();
     if (absl::Status st = ResolveImageUser(*mounts, user, keep_gid, &*spec); !st.ok()) return fail(st);
   }

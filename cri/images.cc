@@ -109,7 +109,8 @@ absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::stri
       (*rootfs)["diff_ids"].is_array()) {
     for (const auto& d : (*rootfs)["diff_ids"]) {
       if (!d.is_string()) {
-        return absl::InvalidArgumentError(absl::StrCat("config of ", name, ": a diff_id is not a string"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("config of ", name, ": a diff_id is not a string"));
       }
       diff_ids.push_back(d.get<std::string>());
     }

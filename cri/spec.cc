@@ -118,7 +118,9 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
     // it rather than run as root).
     auto numeric = [&](const std::string& part, const char* field) -> absl::Status {
       uint32_t id = 0;
-      if (part.empty() || !std::all_of(part.begin(), part.end(), ::isdigit)) return absl::OkStatus();
+      if (part.empty() || !std::all_of(part.begin(), part.end(), ::isdigit)) {
+        return absl::OkStatus();
+      }
       if (!absl::SimpleAtoi(part, &id)) {
         return absl::InvalidArgumentError(absl::StrCat("image user \"", image_user, "\": ", field,
                                                        " out of range"));
@@ -128,7 +130,9 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
     };
     size_t colon = image_user.find(':');
     BERTH_RETURN_IF_ERROR(numeric(image_user.substr(0, colon), "uid"));
-    if (colon != std::string::npos) BERTH_RETURN_IF_ERROR(numeric(image_user.substr(colon + 1), "gid"));
+    if (colon != std::string::npos) {
+      BERTH_RETURN_IF_ERROR(numeric(image_user.substr(colon + 1), "gid"));
+    }
   }
   if (sc.has_run_as_user()) user["uid"] = sc.run_as_user().value();
   if (sc.has_run_as_group()) user["gid"] = sc.run_as_group().value();
@@ -204,8 +208,8 @@ absl::StatusOr<json> BuildSpec(const SpecInputs& in) {
   if (args.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("container ", c.metadata().name(), ": no command specified"));
   }
-  std::string cwd =
-      c.working_dir().empty() ? ImageConfigString(in.image_config, "WorkingDir", "/") : c.working_dir();
+  std::string cwd = c.working_dir().empty() ? ImageConfigString(in.image_config, "WorkingDir", "/")
+                                            : c.working_dir();
   if (cwd.empty()) cwd = "/";
   if (!absl::StartsWith(cwd, "/")) return absl::InvalidArgumentError(absl::StrCat("working dir \"", cwd, "\" is not absolute"));
   std::vector<std::string> env = Strings(ic, "Env");

@@ -103,21 +103,19 @@ Daemon* Start() {
 
   auto* d = new Daemon;  // lives as long as the process (handlers run on its plugins)
   d->dir = dir;
-  for (auto* reg : {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
-                    &berth::metadata::RegisterMetadata, &berth::gc::RegisterGcScheduler,
-                    &berth::events::RegisterEventsExchange,
-                    &berth::containers::RegisterContainersCore,
-                    &berth::services::RegisterNamespacesService,
-                    &berth::services::RegisterContainersService,
-                    &berth::services::RegisterImagesService,
-                    &berth::services::RegisterLeasesService}) {
+  for (auto* reg :
+       {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
+        &berth::metadata::RegisterMetadata, &berth::gc::RegisterGcScheduler,
+        &berth::events::RegisterEventsExchange, &berth::containers::RegisterContainersCore,
+        &berth::services::RegisterNamespacesService, &berth::services::RegisterContainersService,
+        &berth::services::RegisterImagesService, &berth::services::RegisterLeasesService}) {
     if (!reg(d->registry).ok()) std::abort();
   }
   berth::DaemonConfig config;
   config.root = d->dir + "/root";
   config.state = d->dir + "/state";
-  if (!berth::fs::MkdirAll(config.root, 0711).ok() || !berth::fs::MkdirAll(config.state, 0711).ok() ||
-      !d->registry.InitAll(config).ok()) {
+  if (!berth::fs::MkdirAll(config.root, 0711).ok() ||
+      !berth::fs::MkdirAll(config.state, 0711).ok() || !d->registry.InitAll(config).ok()) {
     std::abort();
   }
   d->md = d->registry.Find<berth::metadata::Metadata>(berth::plugin::kMetadata, "rocksdb");

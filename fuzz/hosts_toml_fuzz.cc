@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   tr::HostOptions plain{"/etc/berth/certs.d", /*plain_http=*/true, /*skip_verify=*/false};
   tr::HostOptions tls{"/etc/berth/certs.d", /*plain_http=*/false, /*skip_verify=*/true};
-  for (const auto& [host, opts] : {std::pair{"docker.io", tls}, std::pair{"127.0.0.1:5000", plain}}) {
+  for (const auto& [host, opts] :
+       {std::pair{"docker.io", tls}, std::pair{"127.0.0.1:5000", plain}}) {
     auto hosts = tr::ParseHostsToml(text, host, opts, std::string("/etc/berth/certs.d/") + host);
     if (!hosts.ok()) continue;
     for (const tr::RegistryHost& h : *hosts) (void)h.BaseUrl();

@@ -30,9 +30,10 @@ void Transfer(const std::string& doc) {
   (void)tr::ManifestMediaType(doc, "");
   (void)tr::ManifestMediaType(doc, "application/json; charset=utf-8");
   if (auto index = tr::ParseIndex(doc); index.ok()) {
-    static const std::vector<tr::Platform> kWanted = {
-        {"linux", "amd64", "", ""}, {"linux", "arm64", "v8", ""}, {"linux", "arm", "", ""},
-        {"windows", "amd64", "", "10.0.17763"}};
+    static const std::vector<tr::Platform> kWanted = {{"linux", "amd64", "", ""},
+                                                      {"linux", "arm64", "v8", ""},
+                                                      {"linux", "arm", "", ""},
+                                                      {"windows", "amd64", "", "10.0.17763"}};
     for (const tr::Platform& p : kWanted) (void)tr::SelectManifests(*index, {p}, "sha256:fuzz");
     (void)tr::SelectManifests(*index, kWanted, "sha256:fuzz");
     for (const tr::Descriptor& d : *index) {

@@ -55,13 +55,22 @@ f_stop_daemon() {
 fctr() { timeout "${FCTR_TIMEOUT:-30}" ctr --address "$F_SOCK" -n "$F_NS" "$@"; }
 
 # shim_pids: shims (of either runtime) started for this test's daemon (their command line names
-# our socket)
+# our socket). Not the berth shim's children that have not exec'd yet: the container's init is
+# forked from the shim and keeps its command line until it execs (long enough on a loaded machine
+# for `run -d` to have returned), but it runs in the container's pid namespace, or under the shim.
 shim_pids() {
-    local f cmd
+    local f cmd p ppid self_ns cands=()
     # one grep over every command line: forking per process is seconds on a loaded machine
     for f in $(grep -lsaF -- "$F_SOCK" /proc/[0-9]*/cmdline); do
         cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
-        case $cmd in *containerd-shim*"-address $F_SOCK "*) f=${f#/proc/}; echo "${f%/cmdline}" ;; esac
+        case $cmd in *containerd-shim*"-address $F_SOCK "*) f=${f#/proc/}; cands+=("${f%/cmdline}") ;; esac
+    done
+    self_ns=$(readlink /proc/self/ns/pid)
+    for p in "${cands[@]}"; do
+        [ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" = "$self_ns" ] || continue
+        ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+        case " ${cands[*]} " in *" $ppid "*) continue ;; esac
+        echo "$p"
     done
 }
 # shim_pid ID: the shim of container ID

@@ -25,6 +25,34 @@ TEST(Manifest, IndexWithPlatforms) {
   EXPECT_FALSE(Matches({"linux", "arm64", "", ""}, *(*m)[1].platform));
 }
 
+TEST(Manifest, SelectManifestsPerWantedPlatform) {
+  const std::string kD3 = "sha256:" + std::string(64, '3');
+  std::vector<Descriptor> all = {
+      {kOciIndex, kD3, 1, Platform{"linux", "amd64", "", ""}, {}},  // not a manifest: skipped
+      {kDockerManifest, kD1, 1, Platform{"linux", "aarch64", "8", ""}, {}},
+      {kDockerManifest, kD2, 1, Platform{"linux", "x86_64", "", ""}, {}},
+      {"", kD3, 1, std::nullopt, {}},  // untyped and without a platform: matches anything
+  };
+  auto amd64 = SelectManifests(all, {{"linux", "amd64", "", ""}}, "sha256:idx");
+  ASSERT_TRUE(amd64.ok()) << amd64.status();
+  ASSERT_EQ(amd64->size(), 1u);
+  EXPECT_EQ((*amd64)[0].digest, kD2);
+  // In wanted order, each digest once; riscv64 falls to the platform-less entry.
+  auto many = SelectManifests(all,
+                              {{"linux", "arm64", "v8", ""},
+                               {"linux", "arm64", "", ""},
+                               {"linux", "riscv64", "", ""}},
+                              "sha256:idx");
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->size(), 2u);
+  EXPECT_EQ((*many)[0].digest, kD1);
+  EXPECT_EQ((*many)[1].digest, kD3);
+  all.pop_back();
+  auto none = SelectManifests(all, {{"windows", "amd64", "", ""}}, "sha256:idx");
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(none.status().message().find("windows/amd64"), std::string::npos);
+}
+
 TEST(Manifest, ManifestAndConfig) {
   std::string man = R"({"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
                     kD1 + R"(","size":5},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":")" +

@@ -56,17 +56,22 @@ int ExitCode(const std::string& status_json) {
   }
 }
 
-// A port free on the host right now (for host-network servers).
+// A port free on the host right now, for the echo servers: a random one of 600-999 that binds.
+// Not a kernel-chosen one: under ctest -j other tests' servers (registries, berthd's streaming
+// server) listen on ports of the ephemeral range, so one could take it before nc listens, or be
+// taken for the pod's server by the host-side check; the suite's servers never use these.
 int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  for (;;) {
+    int port = 600 + static_cast<int>(::random() % 400);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
 }
 
 class CriStreamingTest : public ::testing::Test {

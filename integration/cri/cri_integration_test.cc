@@ -315,7 +315,8 @@ TEST_F(CriTest, RestartKeepsPodIpAndRunningContainer) {
     for (size_t at = log.rfind("shutting down"); at != std::string::npos && at < log.size();) {
       size_t end = log.find('\n', at);
       std::string line = log.substr(at, end == std::string::npos ? std::string::npos : end - at);
-      if (line.find(" debug ") == std::string::npos || line.find("[runtime]") != std::string::npos ||
+      if (line.find(" debug ") == std::string::npos ||
+          line.find("[runtime]") != std::string::npos ||
           line.find("PodSandboxStatus") != std::string::npos) {
         tail += line.substr(0, 300) + "\n";
       }

@@ -56,9 +56,8 @@ class Daemon {
         channel_ = grpc::CreateChannel("unix:" + sock(), grpc::InsecureChannelCredentials());
         // The socket file appears at bind(), a moment before listen(): a first call made then
         // is refused (seen on a loaded machine). Ready is when a connection is accepted.
-        if (!channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(15))) {
-          return false;
-        }
+        auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(15);
+        if (!channel_->WaitForConnected(deadline)) return false;
         containers_ = cpb::Containers::NewStub(channel_);
         tasks_ = tpb::Tasks::NewStub(channel_);
         events_ = epb::Events::NewStub(channel_);

@@ -102,6 +102,14 @@ absl::Status AddDevices(const v1::ContainerConfig& c, json* spec) {
   return absl::OkStatus();
 }
 
+// The profile older kubelets send instead of `seccomp`: deprecated in CRI, still honoured.
+std::string LegacySeccompPath(const v1::LinuxContainerSecurityContext& sc) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  return sc.seccomp_profile_path();
+#pragma GCC diagnostic pop
+}
+
 absl::Status AddSecurity(const SpecInputs& in, json* spec) {
   const auto& sc = in.config->linux().security_context();
   bool privileged = sc.privileged();
@@ -158,10 +166,11 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
   if (sc.has_seccomp()) {
     want_default = sc.seccomp().profile_type() == v1::SecurityProfile::RuntimeDefault;
     if (sc.seccomp().profile_type() == v1::SecurityProfile::Localhost) localhost = sc.seccomp().localhost_ref();
-  } else if (sc.seccomp_profile_path() == "runtime/default" || sc.seccomp_profile_path() == "docker/default") {
+  } else if (std::string legacy = LegacySeccompPath(sc);
+             legacy == "runtime/default" || legacy == "docker/default") {
     want_default = true;
-  } else if (absl::StartsWith(sc.seccomp_profile_path(), "localhost/")) {
-    localhost = sc.seccomp_profile_path().substr(10);
+  } else if (absl::StartsWith(legacy, "localhost/")) {
+    localhost = legacy.substr(10);
   }
   if (want_default) (*spec)["linux"]["seccomp"] = DefaultSeccompProfile();
   if (!localhost.empty()) {

@@ -101,7 +101,9 @@ TEST(Spdy, HeaderBlocksRoundTripThroughOneZlibStream) {
     auto block = c.Compress(h);
     ASSERT_TRUE(block.ok());
     // With the dictionary, the zlib header announces FDICT.
-    if (i == 0) EXPECT_TRUE(static_cast<uint8_t>((*block)[1]) & 0x20);
+    if (i == 0) {
+      EXPECT_TRUE(static_cast<uint8_t>((*block)[1]) & 0x20);
+    }
     auto back = d.Decompress(*block);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(*back, h);

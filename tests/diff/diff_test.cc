@@ -102,7 +102,9 @@ TEST(DiffTest, SameTreesGiveTheSameBytes) {
     ASSERT_TRUE(d1.ok() && d2.ok());
     EXPECT_EQ(b1, b2);
     EXPECT_EQ(d1->diff_id, d2->diff_id);
-    if (c == Compression::kNone) EXPECT_EQ(d1->diff_id, d1->digest);
+    if (c == Compression::kNone) {
+      EXPECT_EQ(d1->diff_id, d1->digest);
+    }
   }
 }
 

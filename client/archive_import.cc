@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/clock.h"
 #include "client/image_resolve.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
@@ -140,11 +139,8 @@ absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& image
   if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path));
   // A lease keeps blobs written before their image record exists away from GC.
   CallOptions call = call_in;
-  absl::Time expire = absl::Now() + absl::Hours(1);
-  absl::StatusOr<lpb::Lease> lease = meta.CreateLease(
-      absl::StrCat("berthctl-import-", getpid(), "-", absl::ToUnixNanos(absl::Now())),
-      {{"containerd.io/gc.expire", absl::FormatTime(absl::RFC3339_sec, expire, absl::UTCTimeZone())}},
-      call);
+  absl::StatusOr<lpb::Lease> lease =
+      meta.CreateTemporaryLease("berthctl-import", absl::Hours(1), call);
   if (!lease.ok()) {
     close(fd);
     return lease.status();

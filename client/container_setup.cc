@@ -53,9 +53,10 @@ RootfsReader ReaderForMounts(const std::vector<tpb_types::Mount>& mounts) {
   };
 }
 
-absl::StatusOr<ctrpb::Container> CreateContainerFromImage(Client& client,
-                                                          const ContainerConfig& config,
-                                                          const CallOptions& call) {
+namespace {
+
+absl::StatusOr<ctrpb::Container> CreateUnderLease(Client& client, const ContainerConfig& config,
+                                                  const CallOptions& call) {
   absl::StatusOr<ResolvedImage> image =
       ResolveImage(client.images(), client.content(), config.image, call);
   if (!image.ok()) return image.status();
@@ -86,6 +87,25 @@ absl::StatusOr<ctrpb::Container> CreateContainerFromImage(Client& client,
   nc.labels = config.labels;
   absl::StatusOr<ctrpb::Container> c = client.containers().Create(nc, call);
   if (!c.ok()) return undo(c.status());
+  return c;
+}
+
+}  // namespace
+
+// As containerd's client does (WithLease): the unpacked chain and the container's snapshot are
+// held by a lease until the container record references them; a collection scheduled by
+// another client's delete (berthctl run --rm) otherwise took the fresh snapshot in between.
+absl::StatusOr<ctrpb::Container> CreateContainerFromImage(Client& client,
+                                                          const ContainerConfig& config,
+                                                          const CallOptions& call) {
+  if (!call.lease.empty()) return CreateUnderLease(client, config, call);
+  absl::StatusOr<lpb::Lease> lease =
+      client.meta().CreateTemporaryLease("berthctl-create", absl::Hours(1), call);
+  if (!lease.ok()) return lease.status();
+  CallOptions leased = call;
+  leased.lease = lease->id();
+  absl::StatusOr<ctrpb::Container> c = CreateUnderLease(client, config, leased);
+  client.meta().DeleteLease(lease->id(), false, call).IgnoreError();
   return c;
 }
 

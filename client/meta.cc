@@ -1,6 +1,9 @@
 #include "client/meta.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/empty.pb.h"
 
 namespace berth::client {
@@ -88,6 +91,15 @@ absl::StatusOr<lpb::Lease> Meta::CreateLease(const std::string& id, const Labels
   auto s = leases_->Create(ctx.get(), req, &resp);
   if (!s.ok()) return FromGrpc(s, "create lease");
   return resp.lease();
+}
+
+absl::StatusOr<lpb::Lease> Meta::CreateTemporaryLease(const std::string& purpose,
+                                                       absl::Duration ttl,
+                                                       const CallOptions& call) {
+  absl::Time now = absl::Now();
+  std::string expire = absl::FormatTime(absl::RFC3339_sec, now + ttl, absl::UTCTimeZone());
+  return CreateLease(absl::StrCat(purpose, "-", getpid(), "-", absl::ToUnixNanos(now)),
+                     {{"containerd.io/gc.expire", expire}}, call);
 }
 
 absl::Status Meta::DeleteLease(const std::string& id, bool sync, const CallOptions& call) {

@@ -56,6 +56,12 @@ class Meta {
   absl::StatusOr<lpb::Lease> CreateLease(const std::string& id, const Labels& labels,
                                          const CallOptions& call = {});
   absl::Status DeleteLease(const std::string& id, bool sync, const CallOptions& call = {});
+  // A lease named "<purpose>-<pid>-<ns>" that holds what is created under it until it is
+  // deleted, and expires on its own after `ttl` (containerd.io/gc.expire) should the caller
+  // die first: objects written before anything references them (blobs before their image,
+  // a snapshot before its container) are then safe from a collection that runs meanwhile.
+  absl::StatusOr<lpb::Lease> CreateTemporaryLease(const std::string& purpose, absl::Duration ttl,
+                                                  const CallOptions& call = {});
 
  private:
   std::shared_ptr<Connection> conn_;

@@ -127,6 +127,11 @@ else
         && pass "push of a missing image fails clearly" || fail "push: $(cat "$WORK/push.out")"
 fi
 
+# Every create and import held its objects under a temporary lease and released it afterwards
+# (a failed daemon-side pull keeps its own lease on purpose, for the retry to resume).
+check "no berthctl leases left behind" 0 \
+    "$(ctr -a "$BERTH_ADDRESS" -n "$BERTH_NAMESPACE" leases ls -q | grep -c '^berthctl-')"
+
 if [ $FAILS -ne 0 ]; then
     echo "$FAILS check(s) failed; berthd log:"; tail -30 "$WORK/berthd.log"
     exit 1

@@ -27,7 +27,7 @@ void SetStatus(const content::IngestStatus& st, int64_t total, pb::WriteContentR
 // answered before its bytes are hashed and written: the client (ctr sends a chunk, then waits
 // for the answer) prepares the next chunk meanwhile instead of both sides taking turns. What is
 // promised is what containerd promises - bytes in the ingest, not on disk; a write that then
-// fails ends the stream with its error, and Status shows what the file really holds.
+// fails answers the client's next request with its error, and Status shows what the file holds.
 bool CanAnswerFirst(const pb::WriteContentRequest& req, const content::IngestStatus& st) {
   if (req.action() != pb::WRITE || req.data().empty() || req.offset() != st.offset) return false;
   return st.total <= 0 || st.offset + static_cast<int64_t>(req.data().size()) <= st.total;
@@ -66,8 +66,13 @@ absl::Status RunWriteSession(
       known.updated_at = absl::Now();
       SetStatus(known, total, &resp);
       if (!stream->Write(resp)) return absl::OkStatus();
-      BERTH_RETURN_IF_ERROR(writer->Write(req.offset(), req.data()));
-      if (!stream->Read(&req)) return absl::OkStatus();
+      absl::Status written = writer->Write(req.offset(), req.data());
+      // The client took this write as done and sends its next request: a failure answers that
+      // one. Ending the stream while the client still sends reads to ctr as "failed to send
+      // write: EOF" instead of the error (ENOSPC on a full disk).
+      bool more = stream->Read(&req);
+      BERTH_RETURN_IF_ERROR(written);
+      if (!more) return absl::OkStatus();
       continue;
     }
     switch (req.action()) {

@@ -56,6 +56,14 @@ int ExitCode(const std::string& status_json) {
   }
 }
 
+sockaddr_in Ipv4(in_addr_t host_order_addr, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(host_order_addr);
+  return a;
+}
+
 // A port free on the host right now, for the echo servers: a random one of 600-999 that binds.
 // Not a kernel-chosen one: under ctest -j other tests' servers (registries, berthd's streaming
 // server) listen on ports of the ephemeral range, so one could take it before nc listens, or be
@@ -64,10 +72,7 @@ int FreePort() {
   for (;;) {
     int port = 600 + static_cast<int>(::random() % 400);
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    sockaddr_in a = Ipv4(INADDR_ANY, port);
     bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
     ::close(fd);
     if (free) return port;
@@ -405,10 +410,7 @@ void CheckForward(const std::string& ws_url, const std::string& spdy_url, int po
 
 bool HostPortOpen(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = Ipv4(INADDR_LOOPBACK, port);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
   ::close(fd);
   return ok;

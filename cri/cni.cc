@@ -20,15 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// A string member of a plugin's JSON (its config, result or error), `fallback` when absent or
-// not a string: plugins and their configs are third-party, and nlohmann's value() throws on a
-// type mismatch, which would end berthd.
-std::string StrOr(const json& j, const char* key, const std::string& fallback) {
-  if (!j.is_object()) return fallback;
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 struct ExecResult {
   int exit_code = -1;
   std::string out;
@@ -90,7 +81,7 @@ absl::StatusOr<ExecResult> Exec(const std::string& path, const std::vector<std::
 absl::StatusOr<json> RunPlugin(const std::string& command, const CniNetwork& net, size_t i,
                                const std::string& bin_dir, const CniAttachment& att,
                                const json& prev) {
-  std::string type = StrOr(net.plugins[i], "type", "");
+  std::string type = JsonString(net.plugins[i], "type");
   std::string path = bin_dir + "/" + type;
   if (type.empty() || absl::StrContains(type, "/") || ::access(path.c_str(), X_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("CNI plugin \"", type, "\" not found in ", bin_dir));
@@ -112,8 +103,8 @@ absl::StatusOr<json> CniPluginResult(const std::string& command, const std::stri
                                      const std::string& out_text) {
   json out = ParseJsonDocument(out_text);
   if (exit_code != 0) {
-    std::string msg = StrOr(out, "msg", out_text);
-    std::string details = StrOr(out, "details", "");
+    std::string msg = JsonString(out, "msg", out_text);
+    std::string details = JsonString(out, "details");
     return absl::InternalError(absl::StrCat("CNI ", command, " ", type, " (network ", network,
                                             ") failed with exit ", exit_code, ": ", msg,
                                             details.empty() ? "" : ": ", details));
@@ -133,8 +124,8 @@ absl::StatusOr<CniNetwork> ParseCniConfig(const std::string& file, const std::st
   }
   CniNetwork net;
   net.file = file;
-  net.name = StrOr(j, "name", "");
-  net.cni_version = StrOr(j, "cniVersion", "");
+  net.name = JsonString(j, "name");
+  net.cni_version = JsonString(j, "cniVersion");
   if (j.contains("disableCheck") && j["disableCheck"].is_boolean()) net.disable_check = j["disableCheck"];
   if (j.contains("plugins")) {
     if (!j["plugins"].is_array() || j["plugins"].empty()) {
@@ -178,7 +169,7 @@ json CniPluginConfig(const CniNetwork& net, size_t i, const CniAttachment& att, 
   json conf = net.plugins[i];
   conf["name"] = net.name;
   conf["cniVersion"] =
-      net.cni_version.empty() ? StrOr(conf, "cniVersion", "1.0.0") : net.cni_version;
+      net.cni_version.empty() ? JsonString(conf, "cniVersion", "1.0.0") : net.cni_version;
   if (!prev.is_null()) conf["prevResult"] = prev;
   // Capabilities: runtimeConfig carries only what the plugin declared it wants (CNI conventions).
   auto caps = conf.find("capabilities");
@@ -237,7 +228,7 @@ std::vector<std::string> CniResultIps(const json& result) {
   std::vector<std::string> v4, v6;
   if (!result.is_object() || !result.contains("ips") || !result["ips"].is_array()) return {};
   for (const auto& ip : result["ips"]) {
-    std::string a = StrOr(ip, "address", "");
+    std::string a = JsonString(ip, "address");
     a = a.substr(0, a.find('/'));
     if (a.empty()) continue;
     (absl::StrContains(a, ":") ? v6 : v4).push_back(a);

@@ -25,14 +25,6 @@ std::string ChainId(const std::vector<std::string>& diff_ids) {
   return chain;
 }
 
-// Members of documents that any client or registry wrote: absent or of another type reads as
-// empty (nlohmann's value() throws on a type mismatch, which would end berthd).
-std::string StrOf(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // A descriptor's size: 0 unless a non-negative integer.
 int64_t SizeOf(const json& j) {
   if (!j.is_object()) return 0;
@@ -78,20 +70,20 @@ absl::StatusOr<ImageInfo> LoadImageInfo(const std::string& name, const std::stri
     for (const auto& e : manifests) {
       if (!pick) pick = &e;
       if (!e.is_object() || !e.contains("platform")) continue;
-      if (StrOf(e["platform"], "architecture") == HostArch() &&
-          StrOf(e["platform"], "os") == "linux") {
+      if (JsonString(e["platform"], "architecture") == HostArch() &&
+          JsonString(e["platform"], "os") == "linux") {
         pick = &e;
         break;
       }
     }
     if (!pick) return absl::NotFoundError(absl::StrCat("index of ", name, " is empty"));
-    info.manifest_digest = StrOf(*pick, "digest");
+    info.manifest_digest = JsonString(*pick, "digest");
     BERTH_ASSIGN_OR_RETURN(text, read(info.manifest_digest));
     m = ParseJsonDocument(text);
     if (!m.is_object()) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " is not JSON"));
   }
   if (!m.contains("config")) return absl::InvalidArgumentError(absl::StrCat("manifest of ", name, " has no config"));
-  info.id = StrOf(m["config"], "digest");
+  info.id = JsonString(m["config"], "digest");
   info.size = SizeOf(m["config"]);
   if (auto layers = m.find("layers"); layers != m.end() && layers->is_array()) {
     for (const auto& l : *layers) {

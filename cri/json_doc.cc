@@ -20,4 +20,10 @@ nlohmann::json ParseJsonDocument(absl::string_view text) {
   return j;
 }
 
+std::string JsonString(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 }  // namespace berth::cri

@@ -4,6 +4,8 @@
 // JSON: a 400 kB image config of nested arrays otherwise overflowed berthd's stack.
 #pragma once
 
+#include <string>
+
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
@@ -14,5 +16,9 @@ inline constexpr int kMaxJsonDepth = 128;
 // The document, or a discarded value (is_discarded()) for invalid or too deeply nested JSON.
 // Never throws.
 nlohmann::json ParseJsonDocument(absl::string_view text);
+
+// The string member `key` of such a document, `fallback` when `j` is not an object or the member
+// is absent or not a string (nlohmann's value() throws on a type mismatch, which ends berthd).
+std::string JsonString(const nlohmann::json& j, const char* key, const std::string& fallback = "");
 
 }  // namespace berth::cri

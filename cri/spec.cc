@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
+#include "cri/json_doc.h"
 
 namespace berth::cri {
 namespace {
@@ -187,9 +188,7 @@ absl::Status AddSecurity(const SpecInputs& in, json* spec) {
 
 std::string ImageConfigString(const json& image_config, const char* key,
                               const std::string& fallback) {
-  const json& ic = ImageProcess(image_config);
-  auto it = ic.find(key);
-  return it != ic.end() && it->is_string() ? it->get<std::string>() : fallback;
+  return JsonString(ImageProcess(image_config), key, fallback);
 }
 
 std::vector<std::string> ProcessArgs(const v1::ContainerConfig& c, const json& image_config) {

@@ -48,11 +48,11 @@ namespace lpb = ::containerd::services::leases::v1;
 
 using Call = std::function<void(grpc::ServerContext*, const uint8_t*, size_t)>;
 
-// Parses the bytes as Req (a failed parse is what gRPC answers INTERNAL to: no call), calls
-// the handler and serializes its answer.
 // BERTH_FUZZ_VERBOSE=1 prints each call and its status (to check what seeds reach).
 const bool kVerbose = std::getenv("BERTH_FUZZ_VERBOSE") != nullptr;
 
+// Parses the bytes as Req (a failed parse is what gRPC answers INTERNAL to: no call), calls
+// the handler and serializes its answer.
 template <typename Svc, typename Req, typename Resp>
 Call Method(Svc* svc, grpc::Status (Svc::*method)(grpc::ServerContext*, const Req*, Resp*)) {
   return [svc, method](grpc::ServerContext* ctx, const uint8_t* data, size_t size) {

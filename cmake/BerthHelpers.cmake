@@ -66,6 +66,23 @@ function(berth_shim_code target)
   target_compile_options(${target} PRIVATE -ffunction-sections -fdata-sections)
 endfunction()
 
+# berth_link_hot_first(TARGET t ORDER file): links t with lld, the functions named in `file`
+# first and in its order. A serving process runs a small part of its text, spread over all of
+# it, and the kernel maps 64 KiB or more of the file around every page it faults: packed
+# together, those functions cost a few dozen pages of RSS instead of most of the binary.
+# `file` comes from the binary's hot_functions.sh (cmd/*/); names that no longer exist are
+# ignored, so a stale list costs memory, never correctness - regenerate it after large changes.
+# Needs -ffunction-sections (the top CMakeLists), so not in sanitizer or fuzz builds.
+function(berth_link_hot_first)
+  cmake_parse_arguments(ARG "" "TARGET;ORDER" "" ${ARGN})
+  find_program(BERTH_LD_LLD ld.lld)
+  if(BERTH_LD_LLD AND EXISTS ${ARG_ORDER} AND NOT BERTH_SANITIZE AND NOT BERTH_FUZZ)
+    target_link_options(${ARG_TARGET} PRIVATE -fuse-ld=lld
+      -Wl,--symbol-ordering-file=${ARG_ORDER} -Wl,--no-warn-symbol-ordering)
+    set_property(TARGET ${ARG_TARGET} APPEND PROPERTY LINK_DEPENDS ${ARG_ORDER})
+  endif()
+endfunction()
+
 # berth_link_static(TARGET t BERTH_LIBS <our targets> ARCHIVES <lib*.a names> OUT_VAR v):
 # links a binary fully static from our archives, every libabsl_*.a and the named system
 # archives, when all of them are installed (Debian ships them in the -dev packages); sets v to

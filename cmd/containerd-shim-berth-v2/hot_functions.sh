@@ -3,10 +3,11 @@
 # Lists the functions of SHIM (a static, unordered build) whose pages a serving shim uses while
 # one container is created, started, exec'd into, inspected and killed: the link order that keeps
 # them together (CMakeLists.txt). Needs a running berthd at ADDRESS and IMAGE pulled there.
-# The shim runs from tmpfs (4 KiB page-cache pages) with BERTH_SHIM_TEXT_TRACE, which maps its
-# text, gives each page its own VMA and clears the accessed bits where it would release them;
-# a page counts as used when smaps says "Referenced". The container's init, forked from the
-# shim, marks pages it uses too: the list is a superset, never a subset.
+# The shim runs from tmpfs (4 KiB page-cache pages) with BERTH_TEXT_TRACE (core/text_trace.h),
+# which maps its text, gives each page its own VMA and clears the accessed bits where it would
+# release them; a page counts as used when smaps says "Referenced" (cmake/hot_functions.py).
+# The container's init, forked from the shim, marks pages it uses too: the list is a superset,
+# never a subset.
 set -euo pipefail
 SHIM=$1 ADDRESS=$2 IMAGE=$3
 DIR=$(mktemp -d /dev/shm/berth-hot.XXXXXX)
@@ -15,30 +16,14 @@ cp "$SHIM" "$DIR/containerd-shim-berth-v2"
 C=(ctr -a "$ADDRESS" -n hot)
 "${C[@]}" images pull --plain-http "$IMAGE" >/dev/null 2>&1 || true
 # The daemon passes its environment to the shims it starts: set it for that daemon, or run
-# this with a daemon started under BERTH_SHIM_TEXT_TRACE=1.
+# this with a daemon started under BERTH_TEXT_TRACE=1.
 "${C[@]}" run -d --runtime "$DIR/containerd-shim-berth-v2" "$IMAGE" hot1 sleep 3600 >/dev/null
 sleep 2
 "${C[@]}" t exec --exec-id hx hot1 /bin/true >/dev/null
 "${C[@]}" t ls >/dev/null; "${C[@]}" t metrics hot1 >/dev/null; "${C[@]}" t ps hot1 >/dev/null
 "${C[@]}" t kill hot1; sleep 0.5
-init=$("${C[@]}" t ls | awk '$1 == "hot1" {print $2}')
 pid=$(pgrep -f "^$DIR/containerd-shim-berth-v2 .*-id hot1" | head -1)
 [ -n "$pid" ] || { echo "no shim found" >&2; exit 1; }
-/usr/bin/python3 - "$pid" "$DIR/containerd-shim-berth-v2" <<'PY'
-import os, subprocess, sys
-pid, exe = sys.argv[1], sys.argv[2]
-used, cur = set(), None
-for line in open(f"/proc/{pid}/smaps"):
-    f = line.split()
-    if "-" in f[0] and len(f) >= 5 and len(f[1]) == 4:
-        cur = None
-        if len(f) >= 6 and f[5] == exe and "w" not in f[1]:
-            cur = [int(x, 16) for x in f[0].split("-")]
-    elif cur and f[0] == "Referenced:" and int(f[1]) > 0:
-        used.update(range(cur[0], cur[1], 4096))
-nm = subprocess.run(["nm", "--defined-only", "-S", exe], capture_output=True, text=True).stdout
-for a, s, t, name in sorted(l.split() for l in nm.splitlines() if len(l.split()) == 4):
-    a, s = int(a, 16), int(s, 16)
-    if t in "tTwW" and any(p in used for p in range(a & ~4095, a + s, 4096)):
-        print(name)
-PY
+PY=$(dirname "$0")/../../cmake/hot_functions.py
+"$PY" pages "$pid" "$DIR/containerd-shim-berth-v2" >"$DIR/pages"
+"$PY" functions "$DIR/containerd-shim-berth-v2" "$DIR/pages"

@@ -15,6 +15,11 @@ check "plugins: every plugin is listed with a status" \
 check "plugins: the metadata plugin is ok" sh -c "ctr --address '$H_SOCK' plugins ls | grep -Eq '^io.containerd.metadata.v1 +rocksdb .* ok *$'"
 check "plugins: filter by type" sh -c "ctr --address '$H_SOCK' plugins ls type==io.containerd.grpc.v1 | awk 'NR>1 && \$1 != \"io.containerd.grpc.v1\" {exit 1}'"
 
+# main.cc re-executes berthd once so that the loader binds every library at start; the value
+# marks it as berthd's own, which berthd then keeps from the shims and plugins it starts.
+check "bind now: berthd re-executed itself with LD_BIND_NOW" \
+    sh -c "tr '\\0' '\\n' </proc/$H_PID/environ | grep -qx LD_BIND_NOW=berthd"
+
 check_fails_with "namespaces: bad name -> invalid argument" "invalid argument" hctr namespaces create "bad/name!"
 check_fails_with "namespaces: too long -> invalid argument" "invalid argument" hctr namespaces create "$(printf 'a%.0s' $(seq 77))"
 check_fails_with "namespaces: oversized label -> invalid argument" "invalid argument" \

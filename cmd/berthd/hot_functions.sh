@@ -15,7 +15,11 @@ PY=$HERE/../../cmake/hot_functions.py
 DIR=$(mktemp -d /dev/shm/berthd-hot.XXXXXX)
 pid=
 cleanup() {
-  [ -n "$pid" ] && { "${C[@]}" t rm -f hot-d >/dev/null 2>&1; kill "$pid"; wait "$pid"; } 2>/dev/null
+  set +e
+  if [ -n "$pid" ]; then
+    "${C[@]}" t rm -f hot-d >/dev/null 2>&1
+    kill "$pid" && wait "$pid"
+  fi 2>/dev/null
   rm -rf "$DIR"
 }
 trap cleanup EXIT

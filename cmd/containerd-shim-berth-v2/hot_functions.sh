@@ -11,7 +11,7 @@
 set -euo pipefail
 SHIM=$1 ADDRESS=$2 IMAGE=$3
 DIR=$(mktemp -d /dev/shm/berth-hot.XXXXXX)
-trap 'ctr -a "$ADDRESS" -n hot t rm -f hot1 >/dev/null 2>&1; ctr -a "$ADDRESS" -n hot c rm hot1 >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+trap 'set +e; ctr -a "$ADDRESS" -n hot t rm -f hot1 >/dev/null 2>&1; ctr -a "$ADDRESS" -n hot c rm hot1 >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 cp "$SHIM" "$DIR/containerd-shim-berth-v2"
 C=(ctr -a "$ADDRESS" -n hot)
 "${C[@]}" images pull --plain-http "$IMAGE" >/dev/null 2>&1 || true

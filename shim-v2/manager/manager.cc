@@ -20,7 +20,6 @@ namespace v2 = ::containerd::task::v2;
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr absl::Duration kShutdownTimeout = absl::Seconds(3);
-constexpr absl::Duration kLoadTimeout = absl::Seconds(5);
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t ns = absl::ToUnixNanos(t);
@@ -87,8 +86,7 @@ void TaskManager::Track(const std::shared_ptr<Shim>& shim) {
 
 absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
                                                           const std::string& id,
-                                                          const CreateOpts& opts,
-                                                          uint32_t* pid) {
+                                                          const CreateOpts& opts, uint32_t* pid) {
   const std::string key = Key(ns, id);
   {
     absl::MutexLock lock(&mu_);
@@ -268,6 +266,24 @@ void RecordExit(const std::string& state, const std::string& root,
   (void)b.WriteExit(Exit{ev.pid(), ev.exit_status(), FromTimestamp(ev.exited_at())});
 }
 
+// A shim that accepted the connection but does not answer in time is alive and busy - a loaded
+// machine, or a restart re-attaching many shims at once - not dead, and declaring it dead would
+// kill its container (the cleanup runs `shim delete`). It is asked twice more, each time with
+// a longer deadline, before it counts as hung.
+absl::Status ConnectWithRetries(Shim& shim, absl::Duration timeout, const v2::ConnectRequest& req,
+                                v2::ConnectResponse* resp) {
+  constexpr int kAttempts = 3;
+  absl::Status st;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    st = shim.Call("Connect", req, resp, timeout * attempt);
+    if (!absl::IsDeadlineExceeded(st)) return st;
+    log::Get("runtime")->warn("shim of task {}/{} did not answer Connect within {} ({}/{})",
+                              shim.ns(), shim.id(), absl::FormatDuration(timeout * attempt),
+                              attempt, kAttempts);
+  }
+  return st;
+}
+
 }  // namespace
 
 void TaskManager::LoadOne(const Bundle& bundle) {
@@ -283,13 +299,13 @@ void TaskManager::LoadOne(const Bundle& bundle) {
     v2::ConnectRequest req;
     req.set_id(bundle.id);
     v2::ConnectResponse resp;
-    absl::Status st = (*shim)->Call("Connect", req, &resp, kLoadTimeout);
+    absl::Status st = ConnectWithRetries(**shim, options_.load_timeout, req, &resp);
     if (st.ok()) {
       // A daemon killed between starting a shim and its Create (or during a Delete) leaves a
       // shim that answers but holds no container: re-attaching it would pin the id forever.
       v2::StateRequest sreq;
       sreq.set_id(bundle.id);
-      absl::Status state = (*shim)->Call("State", sreq, nullptr, kLoadTimeout);
+      absl::Status state = (*shim)->Call("State", sreq, nullptr, options_.load_timeout);
       if (!absl::IsNotFound(state)) {
         Track(*shim);
         log::Get("runtime")->info("re-attached task {}/{} (shim pid {})", bundle.ns, bundle.id,

@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "google/protobuf/any.pb.h"
 #include "plugins/events/exchange.h"
@@ -29,6 +30,9 @@ struct ManagerOptions {
   std::string publish_binary;  // berthd itself
   std::string self_dir;        // where berthd lives: shims are looked up here first
   bool debug = false;          // pass -debug to shims
+  // How long a shim found after a restart has to answer Connect; one that accepted the
+  // connection gets two more tries, each longer (manager.cc: LoadOne).
+  absl::Duration load_timeout = absl::Seconds(5);
 };
 
 struct CreateOpts {
@@ -49,7 +53,9 @@ class TaskManager {
   ~TaskManager();
 
   // Re-attaches to the shims of existing bundles (in parallel); dead ones are cleaned up with
-  // the shim's `delete` and their exit is published. Never fails as a whole.
+  // the shim's `delete` and their exit is published. A shim that accepts the connection but is
+  // slow to answer gets three tries (options().load_timeout x1, x2, x3) before it counts as
+  // dead. Never fails as a whole.
   void LoadExisting();
 
   // Creates the bundle, starts the shim, calls Task.Create. AlreadyExists when the task exists;

@@ -39,15 +39,13 @@ bool IsBlob(const std::string& p) {
 }
 
 absl::Status ArchiveError(archive* a, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(what, ": ", archive_error_string(a)
-                                                                 ? archive_error_string(a)
-                                                                 : "unreadable archive"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, ": ", archive_error_string(a) ? archive_error_string(a) : "unreadable archive"));
 }
 
 // Streams the current entry into the content store, hashing it; the name's digest (blobs/
 // sha256/<hex>) must match.
-absl::StatusOr<Stored> StoreEntry(PullJob& job, archive* a, const std::string& name,
-                                  int64_t size) {
+absl::StatusOr<Stored> StoreEntry(PullJob& job, archive* a, const std::string& name, int64_t size) {
   content::Digest expected;
   if (absl::StartsWith(name, "blobs/sha256/")) {
     BERTH_ASSIGN_OR_RETURN(expected, content::Digest::Parse("sha256:" + name.substr(13)));
@@ -56,9 +54,11 @@ absl::StatusOr<Stored> StoreEntry(PullJob& job, archive* a, const std::string& n
       "import-", expected.empty() ? content::Digest::Sha256Of(name).str() : expected.str());
   auto w = job.md->content->OpenWriter(job.ns, ref, size, expected, job.lease);
   if (absl::IsAlreadyExists(w.status())) {
+    // The entry's bytes are not read: its size is the stored blob's, not what the header says.
     archive_read_data_skip(a);
+    BERTH_ASSIGN_OR_RETURN(content::Info info, job.md->content->GetInfo(job.ns, expected));
     BERTH_RETURN_IF_ERROR(job.KeepExisting(expected, {}));
-    return Stored{expected.str(), size};
+    return Stored{expected.str(), info.size};
   }
   BERTH_RETURN_IF_ERROR(w.status());
   content::Sha256Hasher hasher;
@@ -184,49 +184,103 @@ absl::StatusOr<std::vector<PullResult>> ImportOci(PullJob& job, const Contents& 
   return out;
 }
 
-// docker save: manifest.json = [{"Config": path, "RepoTags": [..], "Layers": [paths]}]. Each
-// image gets a Docker schema 2 manifest over the archive's config and (uncompressed) layers.
+// docker save: manifest.json = [{"Config": path, "RepoTags": [..], "Layers": [paths]}].
+struct DockerImage {
+  std::string config;
+  std::vector<std::string> layers;
+  std::vector<std::string> tags;
+};
+
+using nlohmann::json;
+
+// The string `j` (nullptr: absent) of manifest.json at `where` ("manifest.json[0].Config").
+absl::StatusOr<std::string> StringAt(const json* j, const std::string& where) {
+  if (j == nullptr || !j->is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, j == nullptr ? ": missing" : ": not a string"));
+  }
+  return j->get<std::string>();
+}
+
+const json* Member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// The strings of array `j` (nullptr or null: none when `optional`).
+absl::StatusOr<std::vector<std::string>> StringsAt(const json* j, const std::string& where,
+                                                   bool optional) {
+  std::vector<std::string> out;
+  if (optional && (j == nullptr || j->is_null())) return out;
+  if (j == nullptr || !j->is_array()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, j == nullptr ? ": missing" : ": not an array"));
+  }
+  for (size_t i = 0; i < j->size(); ++i) {
+    BERTH_ASSIGN_OR_RETURN(std::string s, StringAt(&(*j)[i], absl::StrCat(where, "[", i, "]")));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// manifest.json is outside input: every member's type is checked here, since nlohmann's
+// at() / get() throw on another type. Errors name the member.
+absl::StatusOr<std::vector<DockerImage>> ParseDockerManifest(const std::string& text) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return absl::InvalidArgumentError("manifest.json: invalid JSON");
+  if (!doc.is_array()) return absl::InvalidArgumentError("manifest.json: not an array");
+  std::vector<DockerImage> out;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const json& img = doc[i];
+    std::string where = absl::StrCat("manifest.json[", i, "]");
+    if (!img.is_object()) return absl::InvalidArgumentError(absl::StrCat(where, ": not an object"));
+    DockerImage d;
+    BERTH_ASSIGN_OR_RETURN(d.config, StringAt(Member(img, "Config"), where + ".Config"));
+    BERTH_ASSIGN_OR_RETURN(d.layers, StringsAt(Member(img, "Layers"), where + ".Layers", false));
+    BERTH_ASSIGN_OR_RETURN(d.tags, StringsAt(Member(img, "RepoTags"), where + ".RepoTags", true));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// Each image gets a Docker schema 2 manifest over the archive's config and (uncompressed) layers.
 absl::StatusOr<std::vector<PullResult>> ImportDocker(PullJob& job, const Contents& c,
                                                      const ImportOptions& o) {
-  using nlohmann::json;
+  BERTH_ASSIGN_OR_RETURN(std::vector<DockerImage> images,
+                         ParseDockerManifest(c.meta.at("manifest.json")));
+  auto file = [&](const std::string& p) -> absl::StatusOr<Stored> {
+    auto it = c.files.find(p);
+    if (it == c.files.end()) return absl::NotFoundError(p + " is not in the archive");
+    return it->second;
+  };
   std::vector<PullResult> out;
-  try {
-    json doc = json::parse(c.meta.at("manifest.json"));
-    if (!doc.is_array()) return absl::InvalidArgumentError("manifest.json: not an array");
-    for (const json& img : doc) {
-      auto file = [&](const std::string& p) -> absl::StatusOr<Stored> {
-        auto it = c.files.find(p);
-        if (it == c.files.end()) return absl::NotFoundError(p + " is not in the archive");
-        return it->second;
-      };
-      BERTH_ASSIGN_OR_RETURN(Stored cfg, file(img.at("Config").get<std::string>()));
-      json man = {{"schemaVersion", 2},
-                  {"mediaType", kDockerManifest},
-                  {"config", {{"mediaType", kDockerConfig}, {"digest", cfg.digest}, {"size", cfg.size}}},
-                  {"layers", json::array()}};
-      for (const json& l : img.at("Layers")) {
-        BERTH_ASSIGN_OR_RETURN(Stored layer, file(l.get<std::string>()));
-        man["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
-                                 {"digest", layer.digest},
-                                 {"size", layer.size}});
-      }
-      std::string bytes = man.dump();
-      Descriptor d{kDockerManifest, content::Digest::Sha256Of(bytes).str(),
-                   static_cast<int64_t>(bytes.size()), std::nullopt, {}};
-      BERTH_RETURN_IF_ERROR(job.HandleManifest(d, bytes, o.unpack));
-      std::vector<std::string> names;
-      if (img.contains("RepoTags") && img["RepoTags"].is_array()) {
-        for (const json& t : img["RepoTags"]) names.push_back(t.get<std::string>());
-      }
-      if (names.empty() && !o.base_name.empty()) names.push_back(o.base_name + "@" + d.digest);
-      for (const std::string& n : names) {
-        BERTH_ASSIGN_OR_RETURN(Reference ref, ParseReference(n));
-        BERTH_RETURN_IF_ERROR(internal::PutImage(*job.md, job.ns, ref.String(), d, o.labels));
-        out.push_back({ref.String(), d});
-      }
+  for (const DockerImage& img : images) {
+    BERTH_ASSIGN_OR_RETURN(Stored cfg, file(img.config));
+    json man = {
+        {"schemaVersion", 2},
+        {"mediaType", kDockerManifest},
+        {"config", {{"mediaType", kDockerConfig}, {"digest", cfg.digest}, {"size", cfg.size}}},
+        {"layers", json::array()}};
+    for (const std::string& l : img.layers) {
+      BERTH_ASSIGN_OR_RETURN(Stored layer, file(l));
+      man["layers"].push_back({{"mediaType", "application/vnd.docker.image.rootfs.diff.tar"},
+                               {"digest", layer.digest},
+                               {"size", layer.size}});
     }
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("manifest.json: ", e.what()));
+    std::string bytes = man.dump();  // digests and sizes only: dump() cannot meet bad UTF-8
+    Descriptor d{kDockerManifest,
+                 content::Digest::Sha256Of(bytes).str(),
+                 static_cast<int64_t>(bytes.size()),
+                 std::nullopt,
+                 {}};
+    BERTH_RETURN_IF_ERROR(job.HandleManifest(d, bytes, o.unpack));
+    std::vector<std::string> names = img.tags;
+    if (names.empty() && !o.base_name.empty()) names.push_back(o.base_name + "@" + d.digest);
+    for (const std::string& n : names) {
+      BERTH_ASSIGN_OR_RETURN(Reference ref, ParseReference(n));
+      BERTH_RETURN_IF_ERROR(internal::PutImage(*job.md, job.ns, ref.String(), d, o.labels));
+      out.push_back({ref.String(), d});
+    }
   }
   return out;
 }
@@ -247,11 +301,12 @@ absl::StatusOr<std::vector<PullResult>> Puller::Import(const std::string& ns,
   job.progress = &progress;
   job.snapshots = std::make_unique<snapshotter::LeasedSnapshots>(md_);
   if (o.unpack) BERTH_RETURN_IF_ERROR(job.snapshots->Get(job.snapshotter).status());
-  BERTH_ASSIGN_OR_RETURN(leases::Lease lease,
-                         md_->leases->Create(ns, "", {{leases::kExpireLabel,
-                                                       absl::FormatTime(absl::RFC3339_sec,
-                                                                        absl::Now() + absl::Hours(24),
-                                                                        absl::UTCTimeZone())}}));
+  BERTH_ASSIGN_OR_RETURN(
+      leases::Lease lease,
+      md_->leases->Create(
+          ns, "",
+          {{leases::kExpireLabel, absl::FormatTime(absl::RFC3339_sec, absl::Now() + absl::Hours(24),
+                                                   absl::UTCTimeZone())}}));
   job.lease = lease.id;
   auto run = [&]() -> absl::StatusOr<std::vector<PullResult>> {
     BERTH_ASSIGN_OR_RETURN(Contents c, ReadArchive(job, o.path));
@@ -261,8 +316,9 @@ absl::StatusOr<std::vector<PullResult>> Puller::Import(const std::string& ns,
     } else if (c.meta.count("manifest.json")) {
       BERTH_ASSIGN_OR_RETURN(out, ImportDocker(job, c, o));
     } else {
-      return absl::InvalidArgumentError("neither an OCI layout (index.json) nor a docker save "
-                                        "archive (manifest.json)");
+      return absl::InvalidArgumentError(
+          "neither an OCI layout (index.json) nor a docker save "
+          "archive (manifest.json)");
     }
     if (out.empty()) {
       return absl::InvalidArgumentError("the archive names no image; give a base name");

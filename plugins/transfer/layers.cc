@@ -84,8 +84,13 @@ absl::Status Download(PullJob& job, Layer& l) {
   labels[kUncompressedLabel] = l.diff_id;
   std::string ref = absl::StrCat("layer-", l.desc.digest);
   if (job.client == nullptr) {  // an import: the archive had to bring it
-    if (!job.md->content->GetInfo(job.ns, digest).ok()) {
+    auto info = job.md->content->GetInfo(job.ns, digest);
+    if (!info.ok()) {
       return absl::NotFoundError(absl::StrCat("layer ", l.desc.digest, " is not in the archive"));
+    }
+    if (info->size != l.desc.size) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the manifest says ", l.desc.size, " bytes, the archive's blob has ", info->size));
     }
     if (l.stream) l.stream->Break();
     job.progress->Set(l.desc, "layer", "exists");

@@ -46,6 +46,17 @@ absl::Status ProgressTracker::status() {
 absl::StatusOr<std::string> PullJob::Document(const Descriptor& d, const std::string& kind) {
   BERTH_ASSIGN_OR_RETURN(content::Digest digest, content::Digest::Parse(d.digest));
   if (auto info = md->content->GetInfo(ns, digest); info.ok()) {
+    // Read into memory: no more than a fetch would accept. An import's descriptors come from
+    // the archive, and the image records keep them: they must give the blob's real size.
+    if (client == nullptr && info->size != d.size) {
+      return absl::FailedPreconditionError(absl::StrCat(kind, " ", d.digest,
+                                                        ": the descriptor says ", d.size,
+                                                        " bytes, the blob has ", info->size));
+    }
+    if (int64_t max = kind == "config" ? kMaxConfigSize : kMaxManifestSize; info->size > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kind, " ", d.digest, " is larger than ", max, " bytes"));
+    }
     BERTH_ASSIGN_OR_RETURN(auto reader, md->content->OpenReader(ns, digest));
     auto bytes = reader->Read(0, static_cast<size_t>(reader->Size()));
     if (bytes.ok()) {

@@ -44,6 +44,22 @@ TEST(Reference, RejectsBadInput) {
   EXPECT_FALSE(ParseReference("a//b").ok());
 }
 
+// Names come from imported archives (index.json, manifest.json): "../../etc/passwd" was taken
+// as host ".." and repository "../etc/passwd", and imported as an image (image_import seeds).
+TEST(Reference, FollowsDistributionGrammar) {
+  for (const char* bad : {"../../etc/passwd", "./x", "x/../y", "x/./y", "reg.example/../x",
+                          "reg.example/.x", "x_", "x-", "-x", "a...b", "a___b", "a._b",
+                          "reg.example:port/x", "reg.example:/x", "-reg.example/x",
+                          "reg.example-/x", "reg..example/x", "[::1/x", "reg_host.example/x"}) {
+    EXPECT_FALSE(ParseReference(bad).ok()) << bad;
+  }
+  for (const char* good : {"a.b_c__d-e---f", "reg.example/a.b/c_d:v1", "localhost:5000/x-y",
+                           "[::1]:5000/x", "[fe80::1]/x", "my-reg.example:443/team/app"}) {
+    EXPECT_TRUE(ParseReference(good).ok()) << good;
+  }
+  EXPECT_EQ(ParseReference("[::1]:5000/x")->host, "[::1]:5000");
+}
+
 TEST(Platform, NormalisesAndMatches) {
   Platform want{"linux", "amd64", "", ""};
   EXPECT_TRUE(Matches(want, {"linux", "x86_64", "", ""}));

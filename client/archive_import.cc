@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "client/image_resolve.h"
 #include "core/status.h"
+#include "core/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace berth::client {
@@ -71,6 +73,17 @@ xferpb::Progress OneItem(const std::string& ref, const std::string& state, int64
   return p;
 }
 
+// Member `key` of object `j`: "" when absent or null; InvalidArgument naming it when it is not a
+// string.
+absl::StatusOr<std::string> StringMember(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (!it->is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, " ", key, ": not a string"));
+  }
+  return it->get<std::string>();
+}
+
 }  // namespace
 
 absl::Status TarReader::Skip(int64_t n) {
@@ -129,8 +142,55 @@ absl::StatusOr<TarEntry> TarReader::Next() {
   }
 }
 
-absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& images,
-                                                       Content& content, Snapshots& snapshots,
+absl::StatusOr<std::vector<impb::Image>> ImagesOfIndex(const std::string& index_text,
+                                                       const ArchiveImportOptions& options) {
+  // The archive is the input to distrust: nlohmann's value() / get() throw on another type, and
+  // copying a member (value() returns a copy) recurses once per nesting level. So members are
+  // found, not copied, and their types checked.
+  json index = json::parse(index_text, nullptr, /*allow_exceptions=*/false);
+  auto manifests = index.is_object() ? index.find("manifests") : index.end();
+  if (index.is_discarded() || !index.is_object() || manifests == index.end() ||
+      !manifests->is_array()) {
+    return absl::InvalidArgumentError("malformed index.json");
+  }
+  std::vector<impb::Image> out;
+  for (size_t i = 0; i < manifests->size(); ++i) {
+    const json& m = (*manifests)[i];
+    std::string where = absl::StrCat("index.json manifests[", i, "]");
+    auto digest = m.is_object() ? m.find("digest") : m.end();
+    if (!m.is_object() || digest == m.end() || !digest->is_string()) continue;
+    std::string name, tag;
+    if (auto ann = m.find("annotations"); ann != m.end() && ann->is_object()) {
+      BERTH_ASSIGN_OR_RETURN(name, StringMember(*ann, "io.containerd.image.name", where));
+      BERTH_ASSIGN_OR_RETURN(tag, StringMember(*ann, "org.opencontainers.image.ref.name", where));
+    }
+    if (name.empty() && !options.base_name.empty() && !tag.empty()) {
+      name = absl::StrCat(options.base_name, ":", tag);
+    }
+    if (name.empty()) continue;  // like ctr: nameless entries are only content
+    BERTH_ASSIGN_OR_RETURN(std::string media_type, StringMember(m, "mediaType", where));
+    int64_t size = 0;
+    if (auto it = m.find("size"); it != m.end()) {
+      // An integer in int64's range (a double such as 1e300 would not convert).
+      if (!it->is_number_integer() ||
+          (it->is_number_unsigned() ? it->get<uint64_t>() > INT64_MAX : it->get<int64_t>() < 0)) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ".size: not a size: ", it->dump()));
+      }
+      size = it->get<int64_t>();
+    }
+    impb::Image img;
+    img.set_name(name);
+    img.mutable_target()->set_media_type(media_type);
+    img.mutable_target()->set_digest(digest->get<std::string>());
+    img.mutable_target()->set_size(size);
+    for (const auto& [k, v] : options.labels) (*img.mutable_labels())[k] = v;
+    out.push_back(std::move(img));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& images, Content& content,
+                                                       Snapshots& snapshots,
                                                        const std::string& path,
                                                        const ArchiveImportOptions& options,
                                                        const ProgressCallback& progress,
@@ -161,7 +221,8 @@ absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& image
     if (absl::IsNotFound(e.status())) break;
     if (!e.ok()) return finish(Annotate(e.status(), path));
     if (e->name == "index.json") {
-      if (e->size > kMaxMetadataFile) return finish(absl::InvalidArgumentError("index.json too big"));
+      if (e->size > kMaxMetadataFile)
+        return finish(absl::InvalidArgumentError("index.json too big"));
       index_text.resize(static_cast<size_t>(e->size));
       if (tar.Read(index_text.data(), index_text.size()) != e->size) {
         return finish(absl::DataLossError(path + ": truncated index.json"));
@@ -197,28 +258,11 @@ absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& image
                                                         "daemon's transfer service")
                       : absl::InvalidArgumentError(path + ": no index.json (not an OCI layout)"));
   }
-  json index = json::parse(index_text, nullptr, false);
-  if (index.is_discarded() || !index.is_object() || !index["manifests"].is_array()) {
-    return finish(absl::InvalidArgumentError(path + ": malformed index.json"));
-  }
+  absl::StatusOr<std::vector<impb::Image>> named = ImagesOfIndex(index_text, options);
+  if (!named.ok()) return finish(Annotate(named.status(), path));
   std::vector<impb::Image> created;
-  // nlohmann throws on a value of the wrong type: the archive is the input to distrust.
-  try {
-  for (const json& m : index["manifests"]) {
-    if (!m.is_object() || !m.value("digest", json()).is_string()) continue;
-    json ann = m.value("annotations", json::object());
-    std::string name = ann.is_object() ? ann.value("io.containerd.image.name", "") : "";
-    std::string tag = ann.is_object() ? ann.value("org.opencontainers.image.ref.name", "") : "";
-    if (name.empty() && !options.base_name.empty() && !tag.empty()) {
-      name = absl::StrCat(options.base_name, ":", tag);
-    }
-    if (name.empty()) continue;  // like ctr: nameless entries are only content
-    impb::Image img;
-    img.set_name(name);
-    img.mutable_target()->set_media_type(m.value("mediaType", ""));
-    img.mutable_target()->set_digest(m["digest"].get<std::string>());
-    img.mutable_target()->set_size(m.value("size", int64_t{0}));
-    for (const auto& [k, v] : options.labels) (*img.mutable_labels())[k] = v;
+  for (const impb::Image& img : *named) {
+    const std::string& name = img.name();
     if (absl::Status s = LabelChildren(content, img.target(), call); !s.ok()) {
       return finish(Annotate(s, "label blobs of " + name));
     }
@@ -234,12 +278,9 @@ absl::StatusOr<std::vector<impb::Image>> ImportArchive(Meta& meta, Images& image
       if (!s.ok()) return finish(Annotate(s, "unpack " + name));
     }
   }
-  } catch (const json::exception& e) {
-    return finish(absl::InvalidArgumentError(absl::StrCat(path, ": index.json: ", e.what())));
-  }
   if (created.empty()) {
-    return finish(absl::InvalidArgumentError(
-        path + ": no named image in index.json (give a base name)"));
+    return finish(
+        absl::InvalidArgumentError(path + ": no named image in index.json (give a base name)"));
   }
   finish(absl::OkStatus()).IgnoreError();
   return created;

@@ -45,6 +45,13 @@ class TarReader {
   int64_t padding_ = 0;    // after it
 };
 
+// The images index.json of an OCI layout names (entries with io.containerd.image.name, or
+// org.opencontainers.image.ref.name as "<base_name>:<tag>"), as records to create, with
+// options.labels. Nameless entries are only content, like ctr's. InvalidArgument for malformed
+// JSON or an entry of the wrong types.
+absl::StatusOr<std::vector<impb::Image>> ImagesOfIndex(const std::string& index_text,
+                                                       const ArchiveImportOptions& options);
+
 // Imports `path` (a file readable by this process). Returns the images created/updated.
 // Unimplemented for a `docker save` archive (no index.json); InvalidArgument when index.json
 // is malformed or an entry has no usable name; content/snapshot errors otherwise.

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of image_import_fuzz (and of client_tar_fuzz, which reads the same
-archives with the C++ client's own tar reader): small image archives, valid and hostile.
+"""Writes the seed corpus of image_import_fuzz (and of client_archive_fuzz, which reads the
+same archives with the C++ client's own tar reader): small image archives, valid and hostile.
 
-  python3 fuzz/image_import_seeds.py fuzz/corpus/image_import fuzz/corpus/client_tar
+  python3 fuzz/image_import_seeds.py fuzz/corpus/image_import fuzz/corpus/client_archive
 
 Valid: an OCI image layout of a one-layer image (plain, gzip, gzip of gzip, with an index of
 two platforms), a `docker save` archive (old layout and Docker 25's OCI-style one). Hostile:
@@ -251,6 +251,10 @@ def seeds():
         "index-annotation-number": {"manifests": [dict(NAMED, annotations={
             "io.containerd.image.name": 5})]},
         "index-platform-null": {"manifests": [dict(NAMED, platform=None)]},
+        "index-media-type-number": {"manifests": [dict(NAMED, mediaType=5)]},
+        "index-size-unsigned-huge": {"manifests": [dict(NAMED, size=(1 << 64) - 1)]},
+        "index-tag-only-number": {"manifests": [dict(TAGGED, annotations={
+            "org.opencontainers.image.ref.name": ["v1"]})]},
     }.items():
         s[name] = oci(doc)
     for name, doc in {
@@ -270,6 +274,8 @@ def seeds():
         s[name] = docker_save(doc, DOCKER_FILES)
     s["docker-invalid-json"] = docker_save(b'[{"Config": ', DOCKER_FILES)
     s["index-invalid-json"] = oci(b'{"manifests": [')
+    # 1e300 does not fit an int64: reading it as one is undefined behaviour (UBSan).
+    s["index-size-float-huge"] = oci(js(index(NAMED)).replace(b'"size":%d' % len(MANIFEST), b'"size":1e300'))
     s["index-empty-file"] = oci(b"")
     s["two-index-files"] = tar([("index.json", js(index(NAMED))), ("index.json", b"{")]
                                + [blob(b) for b in (CONFIG, LAYER_GZ, MANIFEST)])

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "client/archive_import.h"
 #include "client/connection.h"
 #include "client/image_resolve.h"
@@ -57,7 +58,8 @@ TEST(FromGrpc, KeepsCodeAndAddsContext) {
   absl::Status s = FromGrpc(grpc::Status(grpc::StatusCode::NOT_FOUND, "no"), "get image x");
   EXPECT_TRUE(absl::IsNotFound(s));
   EXPECT_EQ(s.message(), "get image x: no");
-  EXPECT_TRUE(absl::IsAlreadyExists(FromGrpc(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, ""), "")));
+  EXPECT_TRUE(
+      absl::IsAlreadyExists(FromGrpc(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, ""), "")));
   EXPECT_TRUE(absl::IsFailedPrecondition(
       FromGrpc(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, ""), "")));
   EXPECT_TRUE(FromGrpc(grpc::Status::OK, "x").ok());
@@ -68,9 +70,11 @@ TEST(TarReader, ReadsEntriesAndLongNames) {
   ASSERT_NE(mkdtemp(dir), nullptr);
   std::string d = dir;
   std::string long_name(120, 'n');
-  std::string cmd = "cd " + d + " && mkdir -p src/blobs/sha256 && printf hello > src/index.json && "
-                    "printf 0123456789 > src/blobs/sha256/abc && printf x > src/" + long_name +
-                    " && tar --format=gnu -C src -cf a.tar index.json blobs " + long_name;
+  std::string cmd = "cd " + d +
+                    " && mkdir -p src/blobs/sha256 && printf hello > src/index.json && "
+                    "printf 0123456789 > src/blobs/sha256/abc && printf x > src/" +
+                    long_name + " && tar --format=gnu -C src -cf a.tar index.json blobs " +
+                    long_name;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   int fd = open((d + "/a.tar").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
@@ -93,6 +97,47 @@ TEST(TarReader, ReadsEntriesAndLongNames) {
   EXPECT_NE(std::find(names.begin(), names.end(), "blobs/sha256/abc"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), long_name), names.end());
   std::system(("rm -rf " + d).c_str());
+}
+
+TEST(ImagesOfIndex, NamesEntriesAndChecksTypes) {
+  const std::string d = "sha256:" + std::string(64, 'a');
+  ArchiveImportOptions o;
+  o.base_name = "reg.example/app";
+  o.labels["k"] = "v";
+  auto index = [&](const std::string& entry) {
+    return R"({"schemaVersion":2,"manifests":[)" + entry + "]}";
+  };
+  auto r = ImagesOfIndex(
+      index(R"({"mediaType":"m","digest":")" + d +
+            R"(","size":7,"annotations":{"org.opencontainers.image.ref.name":"v1"}},)" +
+            R"({"digest":")" + d + R"(","size":7},5)"),
+      o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 1u);  // the nameless entry and the number are only content
+  EXPECT_EQ((*r)[0].name(), "reg.example/app:v1");
+  EXPECT_EQ((*r)[0].target().size(), 7);
+  EXPECT_EQ((*r)[0].labels().at("k"), "v");
+  // Members of another type are errors naming them, not exceptions (nlohmann's value() threw),
+  // and 1e300 is not read as an int64 (undefined behaviour: client_archive_fuzz, UBSan).
+  const std::string named = R"("annotations":{"io.containerd.image.name":"x"})";
+  for (const std::string& bad :
+       {R"({"digest":")" + d + R"(","size":1e300,)" + named + "}",
+        R"({"digest":")" + d + R"(","size":"7",)" + named + "}",
+        R"({"digest":")" + d + R"(","size":18446744073709551615,)" + named + "}",
+        R"({"digest":")" + d + R"(","mediaType":5,)" + named + "}",
+        R"({"digest":")" + d + R"(","annotations":{"io.containerd.image.name":5}})"}) {
+    auto b = ImagesOfIndex(index(bad), o);
+    EXPECT_TRUE(absl::IsInvalidArgument(b.status())) << bad << ": " << b.status();
+    EXPECT_TRUE(absl::StrContains(b.status().message(), "manifests[0]")) << b.status();
+  }
+  EXPECT_FALSE(ImagesOfIndex(R"({"manifests":{}})", o).ok());
+  EXPECT_FALSE(ImagesOfIndex("[", o).ok());
+  // Deep nesting where nothing is copied: refused or read without recursion.
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_TRUE(ImagesOfIndex(index(R"({"digest":")" + d + R"(","annotations":{"a":)" + deep +
+                                  R"(,"io.containerd.image.name":"x"}})"),
+                            o)
+                  .ok());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "core/status_macros.h"
 
 namespace berth::fs {
 namespace {
@@ -25,6 +26,25 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
+}
+
+// Temp file beside `path`, written, renamed over it; fsync'd first when `durable`.
+absl::Status WriteViaRename(const std::string& path, absl::string_view data, int mode,
+                            bool durable) {
+  std::string tmp = absl::StrCat(path, ".tmp-", ::getpid(), "-", std::random_device{}());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("create ", tmp));
+  absl::Status status = WriteAll(fd, data, tmp);
+  if (status.ok() && ::fchmod(fd, mode) != 0) status = ErrnoStatus(absl::StrCat("chmod ", tmp));
+  if (status.ok() && durable && ::fsync(fd) != 0) {
+    status = ErrnoStatus(absl::StrCat("fsync ", tmp));
+  }
+  ::close(fd);
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus(absl::StrCat("rename ", tmp, " to ", path));
+  }
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
 }
 
 }  // namespace
@@ -47,21 +67,12 @@ absl::Status SyncDir(const std::string& dir) {
 }
 
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode) {
-  std::string tmp = absl::StrCat(path, ".tmp-", ::getpid(), "-", std::random_device{}());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoStatus(absl::StrCat("create ", tmp));
-  absl::Status status = WriteAll(fd, data, tmp);
-  if (status.ok() && ::fchmod(fd, mode) != 0) status = ErrnoStatus(absl::StrCat("chmod ", tmp));
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus(absl::StrCat("fsync ", tmp));
-  ::close(fd);
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = ErrnoStatus(absl::StrCat("rename ", tmp, " to ", path));
-  }
-  if (!status.ok()) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
+  BERTH_RETURN_IF_ERROR(WriteViaRename(path, data, mode, /*durable=*/true));
   return SyncDir(Dirname(path));
+}
+
+absl::Status WriteFileReplace(const std::string& path, absl::string_view data, int mode) {
+  return WriteViaRename(path, data, mode, /*durable=*/false);
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -93,7 +104,7 @@ absl::Status MkdirAll(const std::string& path, int mode) {
   std::filesystem::path p(path);
   std::string current;
   for (const auto& part : p) {
-    current = current.empty() ? part.string()
+    current = current.empty()  ? part.string()
               : current == "/" ? "/" + part.string()
                                : current + "/" + part.string();
     if (current == "/" || part.empty()) continue;

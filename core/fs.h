@@ -13,6 +13,13 @@ namespace berth::fs {
 // same directory, fsync, rename, fsync of the directory. `mode` applies to the new file.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0644);
 
+// Writes `data` to `path` so that a crash of this process leaves either the old or the new
+// file: temp file in the same directory, rename; no fsync. For runtime state that does not
+// outlive a reboot anyway (bundles and executor state under the state dir, /run): a power
+// loss takes it with the machine's processes, and every fsync cost 0.2-4 ms of a container
+// create on this VM's disk, as runc and containerd know (neither syncs these files).
+absl::Status WriteFileReplace(const std::string& path, absl::string_view data, int mode = 0644);
+
 // Reads a whole file. NotFound when it does not exist.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

@@ -50,7 +50,7 @@ namespace {
 }
 
 absl::Status Pin(pid_t pid, const char* kind, const std::string& target) {
-  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(target, "", 0444));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(target, "", 0444));
   std::string src = absl::StrCat("/proc/", pid, "/ns/", kind);
   if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
     return ErrnoStatus(absl::StrCat("bind-mount ", src, " on ", target));

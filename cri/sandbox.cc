@@ -31,7 +31,7 @@ bool HostNetwork(const v1::PodSandboxConfig& c) {
 absl::Status CriRuntime::WriteSandboxFiles(const SandboxRecord& r) {
   bool host = r.ns.net.empty();
   std::string hostname = host || r.config.hostname().empty() ? HostHostname() : r.config.hostname();
-  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(r.dir + "/hostname", hostname + "\n", 0644));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(r.dir + "/hostname", hostname + "\n", 0644));
   // resolv.conf: the pod's DNSConfig (kubelet's ClusterFirst sends one), else the host's.
   std::string resolv;
   const auto& dns = r.config.dns_config();
@@ -42,7 +42,7 @@ absl::Status CriRuntime::WriteSandboxFiles(const SandboxRecord& r) {
   } else {
     resolv = fs::ReadFile("/etc/resolv.conf").value_or("");
   }
-  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(r.dir + "/resolv.conf", resolv, 0644));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(r.dir + "/resolv.conf", resolv, 0644));
   std::string hosts;
   if (host) {
     hosts = fs::ReadFile("/etc/hosts").value_or("127.0.0.1 localhost\n");
@@ -50,7 +50,7 @@ absl::Status CriRuntime::WriteSandboxFiles(const SandboxRecord& r) {
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
     if (!r.ips.empty()) absl::StrAppend(&hosts, r.ips[0], "\t", hostname, "\n");
   }
-  return fs::WriteFileAtomic(r.dir + "/hosts", hosts, 0644);
+  return fs::WriteFileReplace(r.dir + "/hosts", hosts, 0644);
 }
 
 absl::StatusOr<std::string> CriRuntime::RunPodSandbox(const v1::PodSandboxConfig& config,

@@ -293,7 +293,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   state.detached_run = detached_run;
   BERTH_RETURN_IF_ERROR(store_.Save(state));
   if (!opts.pid_file.empty()) {
-    BERTH_RETURN_IF_ERROR(WriteFileReplace(AbsolutePath(opts.pid_file), std::to_string(pid)));
+    BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(AbsolutePath(opts.pid_file), std::to_string(pid)));
   }
   BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(state));
   std::string state_json = StateToJson(cs, false);

@@ -176,7 +176,7 @@ absl::StatusOr<int> Executor::Exec(const std::string& id, const ExecOptions& opt
     return exec_status;
   }
   if (!opts.pid_file.empty()) {
-    BERTH_RETURN_IF_ERROR(WriteFileReplace(AbsolutePath(opts.pid_file), std::to_string(pid)));
+    BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(AbsolutePath(opts.pid_file), std::to_string(pid)));
   }
   if (opts.detach) return pid;
   int status = 0;

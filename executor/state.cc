@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,8 +24,7 @@ namespace {
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 1024 || id == "." || id == "..") return false;
   for (char c : id) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
-          c == '+')) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '+')) {
       return false;
     }
   }
@@ -53,28 +52,8 @@ absl::Status StateStore::Save(const StoredState& s) {
                       {"annotations", s.annotations},
                       {"cgroup_paths", s.cgroup_paths},
                       {"detached_run", s.detached_run}};
-  return WriteFileReplace(Dir(s.id) + "/state.json", j.dump(), 0600);
-}
-
-absl::Status WriteFileReplace(const std::string& path, const std::string& data, int mode) {
-  // Like runc: temp + rename, no fsync. The state dir is on tmpfs (/run) and does not
-  // survive a reboot anyway; fsync would only cost time on every create.
-  std::string tmp = absl::StrCat(path, ".tmp-", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoStatus("create " + tmp);
-  ssize_t n = write(fd, data.data(), data.size());
-  int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(data.size())) {
-    unlink(tmp.c_str());
-    return ErrnoStatus(err, "write " + tmp);
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    unlink(tmp.c_str());
-    return ErrnoStatus(err, "rename " + tmp);
-  }
-  return absl::OkStatus();
+  // Like runc: no fsync; the state dir is on tmpfs (/run) and does not survive a reboot.
+  return fs::WriteFileReplace(Dir(s.id) + "/state.json", j.dump(), 0600);
 }
 
 absl::StatusOr<StoredState> StateStore::Load(const std::string& id) const {

@@ -44,9 +44,6 @@ class StateStore {
   std::string root_;
 };
 
-// Writes `data` to `path` via a temp file + rename (readers see old or new), without fsync.
-absl::Status WriteFileReplace(const std::string& path, const std::string& data, int mode = 0644);
-
 // Start time of a live (non-zombie) process, 0 when gone or a zombie.
 uint64_t ProcessStartTime(pid_t pid);
 // Now as RFC 3339 with nanoseconds ("2006-01-02T15:04:05.999999999Z").

@@ -44,7 +44,7 @@ absl::StatusOr<Bundle> Bundle::Create(const std::string& state, const std::strin
   if (::symlink(b.work_dir.c_str(), absl::StrCat(b.path, "/work").c_str()) != 0) {
     return fail(ErrnoStatus("link work dir"));
   }
-  if (absl::Status st = fs::WriteFileAtomic(absl::StrCat(b.path, "/config.json"), spec, 0600);
+  if (absl::Status st = fs::WriteFileReplace(absl::StrCat(b.path, "/config.json"), spec, 0600);
       !st.ok()) {
     return fail(st);
   }
@@ -66,7 +66,7 @@ absl::Status Bundle::WriteExit(const Exit& exit) const {
   nlohmann::json j = {{"pid", exit.pid},
                       {"status", exit.status},
                       {"exited_at", absl::ToUnixNanos(exit.exited_at)}};
-  return fs::WriteFileAtomic(absl::StrCat(path, "/berth-exit"), j.dump(), 0600);
+  return fs::WriteFileReplace(absl::StrCat(path, "/berth-exit"), j.dump(), 0600);
 }
 
 std::optional<Exit> Bundle::ReadExit() const {

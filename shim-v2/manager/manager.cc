@@ -115,8 +115,8 @@ absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
       (void)bundle.Delete();
       return Annotate(address.status(), absl::StrCat("start shim for task ", id));
     }
-    (void)fs::WriteFileAtomic(bundle.path + "/shim-binary-path", binary, 0600);
-    (void)fs::WriteFileAtomic(bundle.path + "/address", *address, 0600);
+    (void)fs::WriteFileReplace(bundle.path + "/shim-binary-path", binary, 0600);
+    (void)fs::WriteFileReplace(bundle.path + "/address", *address, 0600);
     auto shim = Shim::Connect(bundle, *address, binary, log_fd);
     if (!shim.ok()) {
       CleanupDead(bundle, binary, /*publish=*/false);

@@ -35,8 +35,8 @@ absl::StatusOr<pid_t> ExecutorRuntime::Create(const CreateOptions& opts) {
     c.stdin_fd = c.stdout_fd = c.stderr_fd = devnull_;
   }
   BERTH_ASSIGN_OR_RETURN(pid_t pid, ex_->Create(opts.id, c));
-  BERTH_RETURN_IF_ERROR(fs::WriteFileAtomic(absl::StrCat(opts.bundle, "/", kInitPidFile),
-                                            std::to_string(pid), 0644));
+  BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(absl::StrCat(opts.bundle, "/", kInitPidFile),
+                                             std::to_string(pid), 0644));
   return pid;
 }
 

@@ -123,7 +123,7 @@ absl::StatusOr<pid_t> RuncCliRuntime::Exec(const ExecOptions& opts) {
   std::string spec_file = absl::StrCat(work_dir_, "/.exec-", opts.exec_id, ".json");
   std::string pid_file = absl::StrCat(work_dir_, "/.exec-", opts.exec_id, ".pid");
   unlink(pid_file.c_str());
-  BERTH_RETURN_IF_ERROR(berth::fs::WriteFileAtomic(spec_file, opts.process_json, 0600));
+  BERTH_RETURN_IF_ERROR(berth::fs::WriteFileReplace(spec_file, opts.process_json, 0600));
   std::vector<std::string> argv = Base();
   for (const char* a : {"exec", "--detach", "--process"}) argv.push_back(a);
   argv.push_back(spec_file);

@@ -21,9 +21,9 @@
 #include "core/mount/mount.h"
 #include "core/status.h"
 #include "shim-v2/shim/events.h"
+#include "shim-v2/shim/executor_runtime.h"
 #include "shim-v2/shim/log.h"
 #include "shim-v2/shim/reaper.h"
-#include "shim-v2/shim/executor_runtime.h"
 #include "shim-v2/shim/runc_runtime.h"
 #include "shim-v2/shim/service.h"
 #include "shim-v2/shim/sha256.h"
@@ -69,7 +69,7 @@ std::unique_ptr<Runtime> MakeRuntime(const std::string& ns, const std::string& b
   if (root.empty()) root = kDefaultRoot;
   root += "/" + ns;
   (void)berth::fs::MkdirAll(root, 0711);
-  (void)berth::fs::WriteFileAtomic(bundle + "/" + kRuntimeFile, binary + "\n" + root + "\n", 0600);
+  (void)berth::fs::WriteFileReplace(bundle + "/" + kRuntimeFile, binary + "\n" + root + "\n", 0600);
   return NewRuntime(binary, root, bundle);
 }
 
@@ -126,7 +126,7 @@ int Start(const Flags& f) {
   if (!lfd.ok() && lfd.status().code() != absl::StatusCode::kInvalidArgument) {
     if (CanConnect(path)) {
       // The group's shim is running: share it.
-      if (absl::Status st = berth::fs::WriteFileAtomic(bundle + "/address", address, 0600);
+      if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600);
           !st.ok()) {
         return Fail(st);
       }
@@ -140,8 +140,8 @@ int Start(const Flags& f) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   self[n > 0 ? n : 0] = '\0';
-  std::vector<std::string> args = {n > 0 ? self : "/proc/self/exe", "-namespace", f.ns, "-id", f.id,
-                                   "-address", f.address};
+  std::vector<std::string> args = {
+      n > 0 ? self : "/proc/self/exe", "-namespace", f.ns, "-id", f.id, "-address", f.address};
   if (!f.publish_binary.empty()) {
     args.push_back("-publish-binary");
     args.push_back(f.publish_binary);
@@ -168,7 +168,7 @@ int Start(const Flags& f) {
     _exit(127);
   }
   close(*lfd);
-  if (absl::Status st = berth::fs::WriteFileAtomic(bundle + "/address", address, 0600); !st.ok()) {
+  if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600); !st.ok()) {
     kill(pid, SIGKILL);
     return Fail(st);
   }
@@ -300,7 +300,8 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
                                                : nullptr;
     if (dst == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag -", a));
     if (!has_value) {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("-", a, " needs a value"));
+      if (i + 1 >= args.size())
+        return absl::InvalidArgumentError(absl::StrCat("-", a, " needs a value"));
       value = args[++i];
     }
     *dst = value;

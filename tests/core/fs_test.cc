@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -33,6 +34,23 @@ TEST_F(FsTest, AtomicWriteReplacesContent) {
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsTest, ReplaceWritesContentAndModeAndLeavesNoTempFile) {
+  std::string path = dir_ + "/state.json";
+  ASSERT_TRUE(WriteFileReplace(path, "one").ok());
+  ASSERT_TRUE(WriteFileReplace(path, "two", 0600).ok());
+  EXPECT_EQ(ReadFile(path).value(), "two");
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A directory that is not there: an error naming the file, nothing left behind.
+  absl::Status missing = WriteFileReplace(dir_ + "/nodir/x", "y");
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
+  EXPECT_NE(missing.message().find("nodir/x.tmp-"), std::string::npos) << missing;
+  int entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) entries += e.exists();
+  EXPECT_EQ(entries, 1);
 }
 
 TEST_F(FsTest, ReadMissingIsNotFound) {

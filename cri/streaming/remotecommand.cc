@@ -81,8 +81,13 @@ std::vector<TerminalSize> ResizeDecoder::Feed(absl::string_view bytes) {
     if (close_at == std::string::npos) break;
     nlohmann::json obj = nlohmann::json::parse(pending_.substr(open, close_at - open + 1),
                                                nullptr, /*allow_exceptions=*/false);
-    if (obj.is_object() && obj.contains("Width") && obj.contains("Height") &&
-        obj["Width"].is_number_unsigned() && obj["Height"].is_number_unsigned()) {
+    // uint16 fields, as in kubelet's TerminalSize: a larger number is malformed (kubelet's
+    // decoder refuses it), not a size modulo 65536.
+    auto dimension = [&obj](const char* key) {
+      auto it = obj.find(key);
+      return it != obj.end() && it->is_number_unsigned() && it->get<uint64_t>() <= 0xffff;
+    };
+    if (obj.is_object() && dimension("Width") && dimension("Height")) {
       out.push_back(TerminalSize{static_cast<uint16_t>(obj["Width"].get<uint64_t>()),
                                  static_cast<uint16_t>(obj["Height"].get<uint64_t>())});
     }

@@ -242,6 +242,15 @@ TEST(RemoteCommand, ResizeDecoderHandlesSplitsAndJunk) {
   EXPECT_EQ(sizes[0], (TerminalSize{3, 4}));
 }
 
+TEST(RemoteCommand, ResizeDecoderRefusesSizesOutsideUint16) {
+  // 70000 was passed on as 70000 % 65536 = 4464 columns (cri_resize seeds).
+  auto sizes = ResizeDecoder().Feed(
+      "{\"Width\":70000,\"Height\":24}{\"Width\":80,\"Height\":65536}"
+      "{\"Width\":-1,\"Height\":2}{\"Width\":65535,\"Height\":0}");
+  ASSERT_EQ(sizes.size(), 1u);
+  EXPECT_EQ(sizes[0], (TerminalSize{65535, 0}));
+}
+
 TEST(RemoteCommand, StatusFormats) {
   EXPECT_EQ(FormatStatus(StatusFormat::kText, 0), "");
   EXPECT_NE(FormatStatus(StatusFormat::kText, 3), "");

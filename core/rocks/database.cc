@@ -28,6 +28,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   options.allow_fallocate = false;
   // The WAL is synced on every write; a flush at close only costs time.
   options.avoid_flush_during_shutdown = true;
+  // No periodic statistics: RocksDB's stats dump into the info LOG (every 10 minutes, first a
+  // few seconds after open) faulted 1.7 MB of its statistics code into an idle berthd.
+  options.stats_dump_period_sec = 0;
+  options.stats_persist_period_sec = 0;
   options.max_background_jobs = 1;
   options.IncreaseParallelism(1);
 

@@ -1,7 +1,5 @@
 #include "plugins/transfer/http.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "plugins/transfer/curl_library.h"
 
 namespace berth::transfer {
 namespace {
@@ -41,7 +40,8 @@ size_t OnRead(char* buf, size_t size, size_t n, void* user) {
     return k;
   }
   if (ex->put_offset >= req.body_size) return 0;
-  len = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(len), req.body_size - ex->put_offset));
+  len = static_cast<size_t>(
+      std::min<int64_t>(static_cast<int64_t>(len), req.body_size - ex->put_offset));
   absl::StatusOr<size_t> got = req.read_body(ex->put_offset, buf, len);
   if (!got.ok()) {
     ex->error = got.status();
@@ -124,24 +124,31 @@ std::string CaBundle(const std::vector<std::string>& files) {
 }
 
 // One easy handle per thread: curl_easy_reset keeps its connection and TLS session caches.
-CURL* ThreadHandle() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+CURL* ThreadHandle(const CurlLibrary& curl) {
   struct Holder {
-    CURL* h = curl_easy_init();
-    ~Holder() { curl_easy_cleanup(h); }
+    const CurlLibrary& curl;
+    CURL* h = curl.easy_init();
+    ~Holder() { curl.easy_cleanup(h); }
   };
-  thread_local Holder holder;
-  curl_easy_reset(holder.h);
+  thread_local Holder holder{curl};
+  curl.easy_reset(holder.h);
   return holder.h;
 }
 
 }  // namespace
 
+// RFC 3986 percent-encoding of everything but the unreserved characters, as curl_easy_escape.
 std::string UrlEscape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
   return out;
 }
 
@@ -158,69 +165,74 @@ std::vector<std::string> HttpResponse::Headers(const std::string& name) const {
 }
 
 absl::StatusOr<HttpResponse> HttpDo(const HttpRequest& req) {
-  CURL* h = ThreadHandle();
+  auto loaded = Curl();
+  if (!loaded.ok()) return loaded.status();
+  const CurlLibrary& curl = **loaded;
+  CURL* h = ThreadHandle(curl);
   if (h == nullptr) return absl::InternalError("curl_easy_init failed");
+  auto set = [&](CURLoption option, auto value) { curl.easy_setopt(h, option, value); };
   HttpResponse resp;
   Exchange ex{&req, &resp, false, absl::OkStatus(), 0};
   curl_slist* headers = nullptr;
-  for (const auto& hd : req.headers) headers = curl_slist_append(headers, hd.c_str());
+  for (const auto& hd : req.headers) headers = curl.slist_append(headers, hd.c_str());
   // No "Expect: 100-continue" round trip before a body: registries answer at the end anyway.
-  if (req.method == "PUT" || req.method == "POST") headers = curl_slist_append(headers, "Expect:");
+  if (req.method == "PUT" || req.method == "POST") headers = curl.slist_append(headers, "Expect:");
   std::string range = req.range_from > 0 ? absl::StrCat(req.range_from, "-") : "";
   std::string ca = req.ca_files.empty() ? "" : CaBundle(req.ca_files);
   curl_blob ca_blob{ca.data(), ca.size(), CURL_BLOB_NOCOPY};
   char errbuf[CURL_ERROR_SIZE] = {0};
 
-  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_seconds));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_seconds));
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "berth/1.0 (containerd-compatible)");
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
-  if (!range.empty()) curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
-  if (req.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  set(CURLOPT_URL, req.url.c_str());
+  set(CURLOPT_HTTPHEADER, headers);
+  set(CURLOPT_FOLLOWLOCATION, 1L);
+  set(CURLOPT_MAXREDIRS, 10L);
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_seconds));
+  set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+  set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_seconds));
+  set(CURLOPT_USERAGENT, "berth/1.0 (containerd-compatible)");
+  set(CURLOPT_HEADERFUNCTION, &OnHeader);
+  set(CURLOPT_HEADERDATA, &ex);
+  set(CURLOPT_WRITEFUNCTION, &OnBody);
+  set(CURLOPT_WRITEDATA, &ex);
+  set(CURLOPT_ERRORBUFFER, errbuf);
+  set(CURLOPT_BUFFERSIZE, 512L * 1024);
+  if (!range.empty()) set(CURLOPT_RANGE, range.c_str());
+  if (req.method == "HEAD") set(CURLOPT_NOBODY, 1L);
   if (req.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+    set(CURLOPT_POSTFIELDS, req.body.c_str());
+    set(CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
   }
   if (req.method == "PUT") {
     int64_t size = req.read_body ? req.body_size : static_cast<int64_t>(req.body.size());
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, &OnRead);
-    curl_easy_setopt(h, CURLOPT_READDATA, &ex);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, &OnSeek);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, &ex);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    set(CURLOPT_UPLOAD, 1L);
+    set(CURLOPT_READFUNCTION, &OnRead);
+    set(CURLOPT_READDATA, &ex);
+    set(CURLOPT_SEEKFUNCTION, &OnSeek);
+    set(CURLOPT_SEEKDATA, &ex);
+    set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
   }
   if (req.skip_verify) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    set(CURLOPT_SSL_VERIFYPEER, 0L);
+    set(CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca_blob);
+  if (!ca.empty()) set(CURLOPT_CAINFO_BLOB, &ca_blob);
 
-  CURLcode rc = curl_easy_perform(h);
-  curl_slist_free_all(headers);
+  CURLcode rc = curl.easy_perform(h);
+  curl.slist_free_all(headers);
   char* eff = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) resp.effective_url = eff;
+  if (curl.easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
+    resp.effective_url = eff;
   if (!ex.error.ok()) return ex.error;
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return absl::UnavailableError(absl::StrCat(req.method, " ", req.url, ": no progress for ",
                                                req.low_speed_seconds, "s (", errbuf, ")"));
   }
   if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat(req.method, " ", req.url, ": ",
-                                               errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl.easy_strerror(rc)));
   }
   if (!ex.headers_done && req.on_headers) {  // an empty body: headers were never reported
     absl::Status s = req.on_headers(resp.status, resp.headers);

@@ -11,7 +11,6 @@
 #include "content-store/digest.h"
 #include "core/status.h"
 #include "core/status_macros.h"
-#include "curl/curl.h"
 
 namespace berth::transfer {
 namespace {

@@ -1,6 +1,7 @@
 #include "plugins/transfer/reference.h"
 
 #include "gtest/gtest.h"
+#include "plugins/transfer/http.h"
 #include "plugins/transfer/platform.h"
 
 namespace berth::transfer {
@@ -47,10 +48,10 @@ TEST(Reference, RejectsBadInput) {
 // Names come from imported archives (index.json, manifest.json): "../../etc/passwd" was taken
 // as host ".." and repository "../etc/passwd", and imported as an image (image_import seeds).
 TEST(Reference, FollowsDistributionGrammar) {
-  for (const char* bad : {"../../etc/passwd", "./x", "x/../y", "x/./y", "reg.example/../x",
-                          "reg.example/.x", "x_", "x-", "-x", "a...b", "a___b", "a._b",
-                          "reg.example:port/x", "reg.example:/x", "-reg.example/x",
-                          "reg.example-/x", "reg..example/x", "[::1/x", "reg_host.example/x"}) {
+  for (const char* bad :
+       {"../../etc/passwd", "./x", "x/../y", "x/./y", "reg.example/../x", "reg.example/.x", "x_",
+        "x-", "-x", "a...b", "a___b", "a._b", "reg.example:port/x", "reg.example:/x",
+        "-reg.example/x", "reg.example-/x", "reg..example/x", "[::1/x", "reg_host.example/x"}) {
     EXPECT_FALSE(ParseReference(bad).ok()) << bad;
   }
   for (const char* good : {"a.b_c__d-e---f", "reg.example/a.b/c_d:v1", "localhost:5000/x-y",
@@ -58,6 +59,14 @@ TEST(Reference, FollowsDistributionGrammar) {
     EXPECT_TRUE(ParseReference(good).ok()) << good;
   }
   EXPECT_EQ(ParseReference("[::1]:5000/x")->host, "[::1]:5000");
+}
+
+TEST(UrlEscape, KeepsUnreservedAndEncodesTheRestLikeCurl) {
+  EXPECT_EQ(UrlEscape("repository:library/busybox:pull,push"),
+            "repository%3Alibrary%2Fbusybox%3Apull%2Cpush");
+  EXPECT_EQ(UrlEscape("a-b.c_d~e 09AZ"), "a-b.c_d~e%2009AZ");
+  EXPECT_EQ(UrlEscape(std::string("\x00\xff+&=", 5)), "%00%FF%2B%26%3D");
+  EXPECT_EQ(UrlEscape(""), "");
 }
 
 TEST(Platform, NormalisesAndMatches) {

@@ -20,6 +20,8 @@ namespace v2 = ::containerd::task::v2;
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr absl::Duration kShutdownTimeout = absl::Seconds(3);
+// How long Delete waits for the shim's /tasks/delete event after the shim answered.
+constexpr absl::Duration kDeleteEventTimeout = absl::Milliseconds(500);
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t ns = absl::ToUnixNanos(t);
@@ -173,11 +175,27 @@ std::vector<std::shared_ptr<Shim>> TaskManager::List(const std::string& ns) {
 
 absl::StatusOr<Exit> TaskManager::Delete(const std::string& ns, const std::string& id) {
   BERTH_ASSIGN_OR_RETURN(std::shared_ptr<Shim> shim, Get(ns, id));
+  // The shim publishes /tasks/delete itself, and containerd-shim-runc-v2 does so from a queue
+  // after it has answered: without waiting for it, a client's next call (ctr's container
+  // delete) could publish /containers/delete first.
+  std::shared_ptr<events::Subscription> deleted;
+  if (exchange_ != nullptr) {
+    auto sub = exchange_->Subscribe({absl::StrCat("topic==\"/tasks/delete\",namespace==\"", ns,
+                                                  "\",event.container_id==\"", id, "\"")});
+    if (sub.ok()) deleted = *sub;
+  }
   v2::DeleteRequest req;
   req.set_id(id);
   v2::DeleteResponse resp;
   absl::Status shim_err = shim->Call("Delete", req, &resp, kCallTimeout);
   bool dead = absl::IsUnavailable(shim_err);
+  if (deleted != nullptr) {
+    if (shim_err.ok() && !deleted->Next(kDeleteEventTimeout).ok()) {
+      log::Get("runtime")->debug("task {}/{}: no /tasks/delete from its shim within {}", ns, id,
+                                 absl::FormatDuration(kDeleteEventTimeout));
+    }
+    deleted->Close();
+  }
   if (!shim_err.ok() && !dead && !absl::IsNotFound(shim_err)) return shim_err;
   {
     absl::MutexLock lock(&mu_);

@@ -141,7 +141,14 @@ sleep 3
 RSS1=$(rss_kib "$F_PID") THR1=$(ls "/proc/$F_PID/task" | wc -l) FD1=$(ls "/proc/$F_PID/fd" | wc -l)
 echo "RSS before $((RSS0 / 1024)) MiB, peak $((${PEAK:-0} / 1024)) MiB, after $((RSS1 / 1024)) MiB" \
      "(+$(( (RSS1 - RSS0) / 1024 )) MiB, bound +$SLACK MiB); threads $THR0 -> $THR1; fds $FD0 -> $FD1 (subscribers still open)"
-check "RSS after the load within +$SLACK MiB of before" test $((RSS1 - RSS0)) -le $((SLACK * 1024))
+# Not in a sanitizer build: ASan keeps freed blocks in its quarantine (256 MiB by default) and
+# shadow memory for everything touched, so the daemon's RSS measures ASan, not berthd (+470 MiB).
+# Leaks are LeakSanitizer's job there, at the daemon's exit.
+if ldd "$F_BIN/berthd" | grep -q libasan; then
+    echo "skip: RSS bound (berthd is an ASan build)"
+else
+    check "RSS after the load within +$SLACK MiB of before" test $((RSS1 - RSS0)) -le $((SLACK * 1024))
+fi
 
 # subscribers gone: fds back
 kill -CONT "$STOPPED_CTR" 2>/dev/null

@@ -152,7 +152,7 @@ absl::Status ApplyUser(const std::string& user, const RootfsReader& rootfs, json
     // Primary group from passwd, when the image has one that lists this user.
     if (absl::StatusOr<std::string> pw = rootfs("/etc/passwd"); pw.ok()) {
       std::vector<std::string> f = FindEntry(*pw, std::to_string(*uid), 2);
-      if (f.size() > 3) absl::SimpleAtoi(f[3], &gid);
+      if (f.size() > 3 && !absl::SimpleAtoi(f[3], &gid)) gid = 0;  // not a number: root group
     }
   }
   (*spec)["process"]["user"] = {{"uid", *uid}, {"gid", gid}};

@@ -48,7 +48,9 @@ absl::Status ArchiveError(archive* a, const std::string& what) {
 absl::StatusOr<Stored> StoreEntry(PullJob& job, archive* a, const std::string& name, int64_t size) {
   content::Digest expected;
   if (absl::StartsWith(name, "blobs/sha256/")) {
-    BERTH_ASSIGN_OR_RETURN(expected, content::Digest::Parse("sha256:" + name.substr(13)));
+    auto parsed = content::Digest::Parse("sha256:" + name.substr(13));
+    if (!parsed.ok()) return Annotate(parsed.status(), absl::StrCat("archive entry ", name));
+    expected = *parsed;
   }
   std::string ref = absl::StrCat(
       "import-", expected.empty() ? content::Digest::Sha256Of(name).str() : expected.str());

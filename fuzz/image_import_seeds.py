@@ -275,7 +275,8 @@ def seeds():
     s["docker-invalid-json"] = docker_save(b'[{"Config": ', DOCKER_FILES)
     s["index-invalid-json"] = oci(b'{"manifests": [')
     # 1e300 does not fit an int64: reading it as one is undefined behaviour (UBSan).
-    s["index-size-float-huge"] = oci(js(index(NAMED)).replace(b'"size":%d' % len(MANIFEST), b'"size":1e300'))
+    s["crash-index-size-float-huge"] = oci(
+        js(index(NAMED)).replace(b'"size":%d' % len(MANIFEST), b'"size":1e300'))
     s["index-empty-file"] = oci(b"")
     s["two-index-files"] = tar([("index.json", js(index(NAMED))), ("index.json", b"{")]
                                + [blob(b) for b in (CONFIG, LAYER_GZ, MANIFEST)])

@@ -23,6 +23,7 @@
 #include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "containerd/services/namespaces/v1/namespace.grpc.pb.h"
 #include "core/fs.h"
+#include "fuzz/scratch_dir.h"
 #include "core/log.h"
 #include "core/namespaces.h"
 #include "grpcpp/test/server_context_test_spouse.h"
@@ -88,18 +89,9 @@ struct Daemon {
   std::vector<Call> calls;
 };
 
-std::string g_dir;  // removed at exit
-
 Daemon* Start() {
   (void)berth::log::Init("error");
-  // tmpfs when there is one: every metadata commit is synced.
-  char tmpl[] = "/dev/shm/berth-fuzz-grpc.XXXXXX";
-  char tmpl2[] = "/tmp/berth-fuzz-grpc.XXXXXX";
-  const char* dir = ::mkdtemp(tmpl);
-  if (dir == nullptr) dir = ::mkdtemp(tmpl2);
-  if (dir == nullptr) std::abort();
-  g_dir = dir;
-  std::atexit([] { (void)berth::fs::RemoveAll(g_dir); });
+  std::string dir = berth::fuzz::MakeScratchDir("grpc");
 
   auto* d = new Daemon;  // lives as long as the process (handlers run on its plugins)
   d->dir = dir;

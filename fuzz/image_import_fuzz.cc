@@ -22,6 +22,7 @@
 
 #include "content-store/digest.h"
 #include "core/fs.h"
+#include "fuzz/scratch_dir.h"
 #include "core/log.h"
 #include "plugins/content/plugin.h"
 #include "plugins/metadata/plugin.h"
@@ -46,18 +47,9 @@ struct Daemon {
   std::shared_ptr<berth::transfer::Puller> puller;
 };
 
-std::string g_dir;  // removed at exit
-
 Daemon* Start() {
   (void)berth::log::Init("error");
-  // tmpfs when there is one: every metadata commit and blob is synced.
-  char tmpl[] = "/dev/shm/berth-fuzz-import.XXXXXX";
-  char tmpl2[] = "/tmp/berth-fuzz-import.XXXXXX";
-  const char* dir = ::mkdtemp(tmpl);
-  if (dir == nullptr) dir = ::mkdtemp(tmpl2);
-  if (dir == nullptr) std::abort();
-  g_dir = dir;
-  std::atexit([] { (void)berth::fs::RemoveAll(g_dir); });
+  std::string dir = berth::fuzz::MakeScratchDir("import");
 
   auto* d = new Daemon;  // lives as long as the process
   d->dir = dir;

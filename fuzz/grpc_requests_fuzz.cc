@@ -23,9 +23,9 @@
 #include "containerd/services/leases/v1/leases.grpc.pb.h"
 #include "containerd/services/namespaces/v1/namespace.grpc.pb.h"
 #include "core/fs.h"
-#include "fuzz/scratch_dir.h"
 #include "core/log.h"
 #include "core/namespaces.h"
+#include "fuzz/plugin_daemon.h"
 #include "grpcpp/test/server_context_test_spouse.h"
 #include "plugins/containers/plugin.h"
 #include "plugins/content/plugin.h"
@@ -91,25 +91,15 @@ struct Daemon {
 
 Daemon* Start() {
   (void)berth::log::Init("error");
-  std::string dir = berth::fuzz::MakeScratchDir("grpc");
-
   auto* d = new Daemon;  // lives as long as the process (handlers run on its plugins)
-  d->dir = dir;
-  for (auto* reg :
-       {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
-        &berth::metadata::RegisterMetadata, &berth::gc::RegisterGcScheduler,
-        &berth::events::RegisterEventsExchange, &berth::containers::RegisterContainersCore,
-        &berth::services::RegisterNamespacesService, &berth::services::RegisterContainersService,
-        &berth::services::RegisterImagesService, &berth::services::RegisterLeasesService}) {
-    if (!reg(d->registry).ok()) std::abort();
-  }
-  berth::DaemonConfig config;
-  config.root = d->dir + "/root";
-  config.state = d->dir + "/state";
-  if (!berth::fs::MkdirAll(config.root, 0711).ok() ||
-      !berth::fs::MkdirAll(config.state, 0711).ok() || !d->registry.InitAll(config).ok()) {
-    std::abort();
-  }
+  d->dir = berth::fuzz::MakeScratchDir("grpc");
+  berth::fuzz::StartPlugins(
+      d->registry, d->dir,
+      {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
+       &berth::metadata::RegisterMetadata, &berth::gc::RegisterGcScheduler,
+       &berth::events::RegisterEventsExchange, &berth::containers::RegisterContainersCore,
+       &berth::services::RegisterNamespacesService, &berth::services::RegisterContainersService,
+       &berth::services::RegisterImagesService, &berth::services::RegisterLeasesService});
   d->md = d->registry.Find<berth::metadata::Metadata>(berth::plugin::kMetadata, "rocksdb");
   if (d->md == nullptr) std::abort();
 

@@ -22,8 +22,8 @@
 
 #include "content-store/digest.h"
 #include "core/fs.h"
-#include "fuzz/scratch_dir.h"
 #include "core/log.h"
+#include "fuzz/plugin_daemon.h"
 #include "plugins/content/plugin.h"
 #include "plugins/metadata/plugin.h"
 #include "plugins/registry/registry.h"
@@ -49,22 +49,13 @@ struct Daemon {
 
 Daemon* Start() {
   (void)berth::log::Init("error");
-  std::string dir = berth::fuzz::MakeScratchDir("import");
-
   auto* d = new Daemon;  // lives as long as the process
-  d->dir = dir;
+  d->dir = berth::fuzz::MakeScratchDir("import");
   d->archive = d->dir + "/input.tar";
-  for (auto* reg : {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
-                    &berth::metadata::RegisterMetadata, &berth::transfer::RegisterTransferPlugin}) {
-    if (!reg(d->registry).ok()) std::abort();
-  }
-  berth::DaemonConfig config;
-  config.root = d->dir + "/root";
-  config.state = d->dir + "/state";
-  if (!berth::fs::MkdirAll(config.root, 0711).ok() ||
-      !berth::fs::MkdirAll(config.state, 0711).ok() || !d->registry.InitAll(config).ok()) {
-    std::abort();
-  }
+  berth::fuzz::StartPlugins(
+      d->registry, d->dir,
+      {&berth::content::RegisterContentPlugin, &berth::snapshotter::RegisterNative,
+       &berth::metadata::RegisterMetadata, &berth::transfer::RegisterTransferPlugin});
   d->md = d->registry.Find<berth::metadata::Metadata>(berth::plugin::kMetadata, "rocksdb");
   d->puller = d->registry.Find<berth::transfer::Puller>(berth::plugin::kTransfer, "berth");
   if (d->md == nullptr || d->puller == nullptr || d->md->snapshotters.count("native") == 0) {

@@ -11,13 +11,13 @@ namespace {
 
 constexpr char kLibcurl[] = "libcurl.so.4";
 
+// Sets `out` to `name` in `lib`; the first symbol missing becomes `error`.
 template <typename F>
-bool Resolve(void* lib, const char* name, F* out, absl::Status* error) {
+void Resolve(void* lib, const char* name, F* out, absl::Status* error) {
   *out = reinterpret_cast<F>(::dlsym(lib, name));
   if (*out == nullptr && error->ok()) {
     *error = absl::FailedPreconditionError(absl::StrCat(kLibcurl, " has no ", name));
   }
-  return *out != nullptr;
 }
 
 absl::StatusOr<const CurlLibrary*> Load() {

@@ -2,7 +2,8 @@
 """Pages and functions of a traced binary (core/text_trace.h), for lld's --symbol-ordering-file.
 
   hot_functions.py pages PID EXE > FILE       page addresses (file-relative) of EXE's code that
-                                              PID used since it was traced ("Referenced")
+                                              PID touched since it was traced (its one-page
+                                              VMAs with a resident page: "Rss")
   hot_functions.py functions EXE FILE [SEEN]  the functions on those pages, in address order,
                                               leaving out those on any page listed in SEEN
 
@@ -21,23 +22,23 @@ def elf_is_pie(exe):
 
 
 def used_pages(pid, exe):
-    """Referenced pages of EXE's code in PID, as addresses relative to EXE's load base."""
+    """Touched pages of EXE's code in PID, as addresses relative to EXE's load base."""
     maps = []
     for line in open(f"/proc/{pid}/smaps"):
         f = line.split()
         if "-" in f[0] and len(f) >= 5 and len(f[1]) == 4:
             lo, hi = (int(x, 16) for x in f[0].split("-"))
             maps.append({"lo": lo, "hi": hi, "perms": f[1], "offset": int(f[2], 16),
-                         "path": f[5] if len(f) >= 6 else "", "referenced": 0})
-        elif f[0] == "Referenced:" and maps:
-            maps[-1]["referenced"] = int(f[1])
+                         "path": f[5] if len(f) >= 6 else "", "rss": 0})
+        elif f[0] == "Rss:" and maps:
+            maps[-1]["rss"] = int(f[1])
     mine = [m for m in maps if m["path"] == exe]
     base = 0
     if elf_is_pie(exe):
         base = min(m["lo"] - m["offset"] for m in mine)
     used = set()
     for m in mine:
-        if "x" in m["perms"] and m["referenced"] > 0:
+        if "x" in m["perms"] and m["rss"] > 0:
             used.update(range(m["lo"] - base, m["hi"] - base, PAGE))
     return used
 

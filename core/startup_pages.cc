@@ -67,7 +67,6 @@ uint64_t Drop() {
       m.candidate = false;
     }
   }
-  if (!exe.empty()) text_trace::ClearReferenced();
   return released_kib * 1024;
 }
 

@@ -3,9 +3,12 @@
 // order that keeps those functions together (cmd/*/hot_functions.sh, lld's
 // --symbol-ordering-file). With BERTH_TEXT_TRACE set in its environment, a process that would
 // release its start-up text pages (berthd: startup_pages::Drop, the shim: ReleaseStartupPages)
-// instead gives every page of its executable's code a VMA of its own and clears the accessed
-// bits; smaps' per-VMA "Referenced" then names the pages used since. Allocation-free (the shim
-// calls it where it must not fault in code of its own).
+// instead gives every page of its executable's code a VMA of its own, with nothing mapped:
+// smaps' per-VMA "Rss" then names the pages this process touched since. (Not "Referenced":
+// that also reads the page cache page's own accessed flag, which a forked child sets when it
+// runs the same code - the shim's helpers would count as the shim.) One-page VMAs also keep
+// the kernel's fault-around from mapping neighbours. Allocation-free (the shim calls it where
+// it must not fault in code of its own).
 
 #include <cstdint>
 
@@ -14,12 +17,9 @@ namespace berth::text_trace {
 // Whether BERTH_TEXT_TRACE is set.
 bool Enabled();
 
-// Maps every page of [lo, hi) (page-aligned, a private read-only file mapping) and splits the
-// range into one VMA per page (MADV_DONTDUMP on every other page: a flag no one reads here).
+// Splits [lo, hi) (page-aligned, a private read-only file mapping) into one VMA per page
+// (MADV_DONTDUMP on every other page: a flag no one reads here) and unmaps every page of it
+// from this process (MADV_DONTNEED; the page cache keeps them).
 void SplitPages(uintptr_t lo, uintptr_t hi);
-
-// Clears the accessed bits of every page of this process (/proc/self/clear_refs), so that
-// smaps' Referenced counts only what runs from now on.
-void ClearReferenced();
 
 }  // namespace berth::text_trace

@@ -6,8 +6,8 @@
 # keeps resident - then what a working session adds: an image import, listing every kind of
 # object, a container run to completion, a detached one with an exec, events.
 # berthd runs from tmpfs (4 KiB page-cache pages) under BERTH_TEXT_TRACE (core/text_trace.h):
-# where start-up would release its text, each page gets a VMA of its own and a clear accessed
-# bit; a page counts as used when smaps says "Referenced" (cmake/hot_functions.py).
+# where start-up would release its text, each page gets a VMA of its own, unmapped; a page
+# counts as used when its VMA is resident again ("Rss" in smaps, cmake/hot_functions.py).
 set -euo pipefail
 BERTHD=$1
 HERE=$(cd "$(dirname "$0")" && pwd)

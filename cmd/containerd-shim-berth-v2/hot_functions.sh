@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # hot_functions.sh SHIM ADDRESS IMAGE > hot_functions.txt
 # Lists the functions of SHIM (a static, unordered build) whose pages a serving shim uses while
-# one container is created, started, exec'd into, inspected and killed: the link order that keeps
-# them together (CMakeLists.txt). Needs a running berthd at ADDRESS and IMAGE pulled there.
+# one container is created and started, then those it adds while the container is exec'd into,
+# inspected and killed: the link order that keeps them together (CMakeLists.txt). Needs a
+# running berthd at ADDRESS and IMAGE pulled there (namespace "hot").
 # The shim runs from tmpfs (4 KiB page-cache pages) with BERTH_TEXT_TRACE (core/text_trace.h),
-# which maps its text, gives each page its own VMA and clears the accessed bits where it would
-# release them; a page counts as used when smaps says "Referenced" (cmake/hot_functions.py).
-# The container's init, forked from the shim, marks pages it uses too: the list is a superset,
-# never a subset.
+# which gives each page of its text a VMA of its own, unmapped, where it would release them; a
+# page counts as used when its VMA is resident again ("Rss" in smaps, cmake/hot_functions.py).
+# Code that runs in the shim's forked helpers (forked.h) or in the container's init maps pages
+# in their page tables, not the shim's: it is left out, as it should be.
 set -euo pipefail
 SHIM=$1 ADDRESS=$2 IMAGE=$3
 DIR=$(mktemp -d /dev/shm/berth-hot.XXXXXX)
@@ -19,11 +20,15 @@ C=(ctr -a "$ADDRESS" -n hot)
 # this with a daemon started under BERTH_TEXT_TRACE=1.
 "${C[@]}" run -d --runtime "$DIR/containerd-shim-berth-v2" "$IMAGE" hot1 sleep 3600 >/dev/null
 sleep 2
-"${C[@]}" t exec --exec-id hx hot1 /bin/true >/dev/null
-"${C[@]}" t ls >/dev/null; "${C[@]}" t metrics hot1 >/dev/null; "${C[@]}" t ps hot1 >/dev/null
-"${C[@]}" t kill hot1; sleep 0.5
 pid=$(pgrep -f "^$DIR/containerd-shim-berth-v2 .*-id hot1" | head -1)
 [ -n "$pid" ] || { echo "no shim found" >&2; exit 1; }
 PY=$(dirname "$0")/../../cmake/hot_functions.py
-"$PY" pages "$pid" "$DIR/containerd-shim-berth-v2" >"$DIR/pages"
-"$PY" functions "$DIR/containerd-shim-berth-v2" "$DIR/pages"
+# First what a shim serving one running container has used (its RSS from then on), then what
+# exec, metrics, ps and kill add: the steady state's pages stay together.
+"$PY" pages "$pid" "$DIR/containerd-shim-berth-v2" >"$DIR/pages.running"
+"${C[@]}" t exec --exec-id hx hot1 /bin/true >/dev/null
+"${C[@]}" t ls >/dev/null; "${C[@]}" t metrics hot1 >/dev/null; "${C[@]}" t ps hot1 >/dev/null
+"${C[@]}" t kill hot1; sleep 0.5
+"$PY" pages "$pid" "$DIR/containerd-shim-berth-v2" >"$DIR/pages.all"
+"$PY" functions "$DIR/containerd-shim-berth-v2" "$DIR/pages.running"
+"$PY" functions "$DIR/containerd-shim-berth-v2" "$DIR/pages.all" "$DIR/pages.running"

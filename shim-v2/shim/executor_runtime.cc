@@ -5,12 +5,15 @@
 
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "executor/executor.h"
 #include "executor/spec.h"
+#include "shim-v2/shim/forked.h"
+#include "shim-v2/shim/stats.h"
 
 namespace berth::shim {
 
@@ -22,7 +25,7 @@ ExecutorRuntime::~ExecutorRuntime() {
   if (devnull_ >= 0) close(devnull_);
 }
 
-absl::StatusOr<pid_t> ExecutorRuntime::Create(const CreateOptions& opts) {
+absl::StatusOr<Created> ExecutorRuntime::Create(const CreateOptions& opts) {
   executor::CreateOptions c;
   c.bundle = opts.bundle;
   c.console_socket = opts.console_socket;
@@ -34,18 +37,32 @@ absl::StatusOr<pid_t> ExecutorRuntime::Create(const CreateOptions& opts) {
   } else {
     c.stdin_fd = c.stdout_fd = c.stderr_fd = devnull_;
   }
-  BERTH_ASSIGN_OR_RETURN(pid_t pid, ex_->Create(opts.id, c));
-  BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(absl::StrCat(opts.bundle, "/", kInitPidFile),
-                                             std::to_string(pid), 0644));
-  return pid;
+  // In the child: "<pid>\n<cgroups path>".
+  BERTH_ASSIGN_OR_RETURN(std::string answer, RunForked([&]() -> absl::StatusOr<std::string> {
+    BERTH_ASSIGN_OR_RETURN(pid_t pid, ex_->Create(opts.id, c));
+    BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(absl::StrCat(opts.bundle, "/", kInitPidFile),
+                                               std::to_string(pid), 0644));
+    absl::StatusOr<BundleInfo> info = ReadBundleInfo(opts.bundle);
+    return absl::StrCat(pid, "\n", info.ok() ? info->cgroups_path : "");
+  }));
+  Created created;
+  size_t nl = answer.find('\n');
+  if (nl == std::string::npos || !absl::SimpleAtoi(answer.substr(0, nl), &created.pid)) {
+    return absl::InternalError(absl::StrCat("create ", opts.id, ": bad helper answer"));
+  }
+  created.cgroups_path = answer.substr(nl + 1);
+  return created;
 }
 
-absl::Status ExecutorRuntime::Start(const std::string& id) { return ex_->Start(id); }
+absl::Status ExecutorRuntime::Start(const std::string& id) {
+  return RunForked([&]() -> absl::StatusOr<std::string> {
+           BERTH_RETURN_IF_ERROR(ex_->Start(id));
+           return std::string();
+         }).status();
+}
 
 absl::StatusOr<pid_t> ExecutorRuntime::Exec(const ExecOptions& opts) {
-  BERTH_ASSIGN_OR_RETURN(executor::Process process, executor::ParseProcess(opts.process_json));
   executor::ExecOptions e;
-  e.process = std::move(process);
   e.detach = true;
   e.console_socket = opts.console_socket;
   if (opts.console_socket.empty()) {
@@ -55,8 +72,16 @@ absl::StatusOr<pid_t> ExecutorRuntime::Exec(const ExecOptions& opts) {
   } else {
     e.stdin_fd = e.stdout_fd = e.stderr_fd = devnull_;
   }
-  BERTH_ASSIGN_OR_RETURN(int pid, ex_->Exec(opts.id, e));
-  return static_cast<pid_t>(pid);
+  BERTH_ASSIGN_OR_RETURN(std::string answer, RunForked([&]() -> absl::StatusOr<std::string> {
+    BERTH_ASSIGN_OR_RETURN(e.process, executor::ParseProcess(opts.process_json));
+    BERTH_ASSIGN_OR_RETURN(int pid, ex_->Exec(opts.id, e));
+    return std::to_string(pid);
+  }));
+  pid_t pid = 0;
+  if (!absl::SimpleAtoi(answer, &pid)) {
+    return absl::InternalError(absl::StrCat("exec ", opts.exec_id, ": bad helper answer"));
+  }
+  return pid;
 }
 
 absl::Status ExecutorRuntime::Kill(const std::string& id, int signal, bool all) {

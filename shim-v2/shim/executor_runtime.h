@@ -1,6 +1,8 @@
-// Runtime over berth::executor, in-process: the container's init and exec'd processes are
-// children of the shim itself (no runtime binary is exec'd). State lives under `root`, in
-// runc's layout, so `berth-runc --root <root>` can inspect the same containers.
+// Runtime over berth::executor, embedded: no runtime binary is exec'd. Create, Start and Exec
+// run in forked children of the shim (forked.h), like `runc create/start/exec` under
+// containerd's shim but without an exec: the container's processes re-parent to the shim when
+// the child exits. Kill, Delete and the rest are short and run in the shim. State lives under
+// `root`, in runc's layout, so `berth-runc --root <root>` can inspect the same containers.
 #pragma once
 
 #include <memory>
@@ -19,7 +21,7 @@ class ExecutorRuntime : public Runtime {
   explicit ExecutorRuntime(std::string root);
   ~ExecutorRuntime() override;
 
-  absl::StatusOr<pid_t> Create(const CreateOptions& opts) override;
+  absl::StatusOr<Created> Create(const CreateOptions& opts) override;
   absl::Status Start(const std::string& id) override;
   absl::StatusOr<pid_t> Exec(const ExecOptions& opts) override;
   absl::Status Kill(const std::string& id, int signal, bool all) override;

@@ -12,6 +12,7 @@
 #include "core/status_macros.h"
 #include "absl/strings/match.h"
 #include "shim-v2/shim/reaper.h"
+#include "shim-v2/shim/stats.h"
 
 namespace berth::shim {
 namespace {
@@ -86,7 +87,7 @@ absl::Status RuncCliRuntime::Exec0(std::vector<std::string> args, std::string* o
   return absl::OkStatus();
 }
 
-absl::StatusOr<pid_t> RuncCliRuntime::Create(const CreateOptions& opts) {
+absl::StatusOr<Created> RuncCliRuntime::Create(const CreateOptions& opts) {
   std::string pid_file = absl::StrCat(opts.bundle, "/", kInitPidFile);
   unlink(pid_file.c_str());
   std::vector<std::string> argv = Base();
@@ -114,7 +115,10 @@ absl::StatusOr<pid_t> RuncCliRuntime::Create(const CreateOptions& opts) {
     return ClassifyFailure(absl::StrCat(binary_, " create"),
                            absl::StrCat(LastLogError(), " (exit status ", *rc, ")"));
   }
-  return ReadPidFile(pid_file);
+  Created created;
+  BERTH_ASSIGN_OR_RETURN(created.pid, ReadPidFile(pid_file));
+  if (auto info = ReadBundleInfo(opts.bundle); info.ok()) created.cgroups_path = info->cgroups_path;
+  return created;
 }
 
 absl::Status RuncCliRuntime::Start(const std::string& id) { return Exec0({"start", id}); }

@@ -14,7 +14,7 @@ class RuncCliRuntime : public Runtime {
   // process.json files and the runtime's log.json go (the bundle).
   RuncCliRuntime(std::string binary, std::string root, std::string work_dir);
 
-  absl::StatusOr<pid_t> Create(const CreateOptions& opts) override;
+  absl::StatusOr<Created> Create(const CreateOptions& opts) override;
   absl::Status Start(const std::string& id) override;
   absl::StatusOr<pid_t> Exec(const ExecOptions& opts) override;
   absl::Status Kill(const std::string& id, int signal, bool all) override;

@@ -1,6 +1,6 @@
 // The container operations the Task service needs, over one OCI bundle. Implementations:
 // RuncCliRuntime (an OCI runtime's command line: berth-runc, runc) and ExecutorRuntime (the
-// embedded berth::executor, in process). Processes started here must
+// embedded berth::executor, run in short-lived forked children of the shim). Processes started here must
 // end up as children of the shim (directly or by re-parenting to the subreaper): the
 // Reaper reports their exits.
 #pragma once
@@ -36,6 +36,13 @@ struct ExecOptions {
   std::string console_socket;
 };
 
+// What Create reports: init's host pid, and the cgroups path of the bundle's config.json
+// (linux.cgroupsPath) for OOM events and metrics.
+struct Created {
+  pid_t pid = 0;
+  std::string cgroups_path;
+};
+
 // Both runtimes leave the init pid in <bundle>/init.pid, as runc does for containerd's shim:
 // the `delete` command of a dead shim reports it.
 inline constexpr char kInitPidFile[] = "init.pid";
@@ -44,9 +51,9 @@ absl::StatusOr<pid_t> ReadPidFile(const std::string& path);
 class Runtime {
  public:
   virtual ~Runtime() = default;
-  // Creates the container (init waits for Start). Returns init's host pid.
+  // Creates the container (init waits for Start).
   // Errors: AlreadyExists, InvalidArgument (bad bundle), Internal with the runtime's message.
-  virtual absl::StatusOr<pid_t> Create(const CreateOptions& opts) = 0;
+  virtual absl::StatusOr<Created> Create(const CreateOptions& opts) = 0;
   virtual absl::Status Start(const std::string& id) = 0;
   // Starts an extra process in the running container. Returns its host pid.
   virtual absl::StatusOr<pid_t> Exec(const ExecOptions& opts) = 0;

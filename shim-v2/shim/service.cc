@@ -170,20 +170,21 @@ absl::StatusOr<std::string> TaskService::Create(const ttrpc::CallContext&,
   p->io = std::move(io).value();
   CreateOptions copts{c.id, c.bundle, p->io->ChildFds(), p->io->ConsoleSocket(), no_pivot,
                       no_keyring};
-  absl::StatusOr<pid_t> pid = c.runtime->Create(copts);
-  if (!pid.ok()) {
+  absl::StatusOr<Created> created = c.runtime->Create(copts);
+  if (!created.ok()) {
     p->io.reset();
     cleanup();
-    return pid.status();
+    return created.status();
   }
-  p->pid = *pid;
+  p->pid = created->pid;
+  c.cgroups_path = created->cgroups_path;
   p->status = kCreated;
   if (absl::Status st = p->io->AfterStart(); !st.ok()) Log("warn", st.ToString());
   c.init = p;
   WatchExit(c.id, p);
-  if (auto info = ReadBundleInfo(c.bundle); info.ok()) {
+  if (!c.cgroups_path.empty()) {
     std::string id = c.id;
-    absl::Status st = WatchOom(info->cgroups_path, [this, id] {
+    absl::Status st = WatchOom(c.cgroups_path, [this, id] {
       ev::TaskOOM e;
       e.set_container_id(id);
       publisher_->Publish("/tasks/oom", e);

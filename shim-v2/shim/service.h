@@ -51,6 +51,7 @@ class TaskService {
   };
   struct Container {
     std::string id, bundle;
+    std::string cgroups_path;  // config.json's linux.cgroupsPath ("" when it has none)
     bool rootfs_mounted = false;
     bool paused = false;
     std::unique_ptr<Runtime> runtime;

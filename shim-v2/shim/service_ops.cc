@@ -229,14 +229,16 @@ absl::StatusOr<std::string> TaskService::Wait(const ttrpc::CallContext& ctx,
 absl::StatusOr<std::string> TaskService::Stats(const ttrpc::CallContext&,
                                                const std::string& payload) {
   BERTH_ASSIGN_OR_RETURN(auto req, Parse<task::StatsRequest>(payload));
-  std::string bundle;
+  std::string cgroups_path;
   {
     absl::MutexLock lock(&mu_);
     BERTH_ASSIGN_OR_RETURN(Container * c, FindContainer(req.id()));
-    bundle = c->bundle;
+    cgroups_path = c->cgroups_path;
   }
-  BERTH_ASSIGN_OR_RETURN(BundleInfo info, ReadBundleInfo(bundle));
-  BERTH_ASSIGN_OR_RETURN(auto any, ReadMetrics(info.cgroups_path));
+  if (cgroups_path.empty()) {
+    return absl::NotFoundError(absl::StrCat("container ", req.id(), " has no cgroups path"));
+  }
+  BERTH_ASSIGN_OR_RETURN(auto any, ReadMetrics(cgroups_path));
   task::StatsResponse resp;
   *resp.mutable_stats() = std::move(any);
   return resp.SerializeAsString();

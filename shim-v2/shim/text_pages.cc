@@ -35,7 +35,6 @@ int ReleaseSegments(dl_phdr_info* info, size_t, void* first) {
 void ReleaseStartupPages() {
   bool first = true;
   dl_iterate_phdr(ReleaseSegments, &first);
-  if (text_trace::Enabled()) text_trace::ClearReferenced();
 }
 
 }  // namespace berth::shim

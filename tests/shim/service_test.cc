@@ -21,7 +21,7 @@ class FakeRuntime : public Runtime {
  public:
   // deleted: owned by the test (the service destroys its runtime with the container).
   FakeRuntime(int init_code, bool* deleted) : init_code_(init_code), deleted_(deleted) {}
-  absl::StatusOr<pid_t> Create(const CreateOptions& opts) override {
+  absl::StatusOr<Created> Create(const CreateOptions& opts) override {
     int p[2];
     if (pipe(p) != 0) return absl::InternalError("pipe");
     pid_t pid = fork();
@@ -35,7 +35,7 @@ class FakeRuntime : public Runtime {
     close(p[0]);
     start_fd_ = p[1];
     init_ = pid;
-    return pid;
+    return Created{pid, ""};
   }
   absl::Status Start(const std::string&) override {
     if (write(start_fd_, "x", 1) != 1) return absl::InternalError("start");

@@ -2,39 +2,18 @@
 
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/core/self_mappings.h"
 
 namespace berth::shim {
 namespace {
 
-// Resident KiB of the executable's read-only mappings (text, rodata), from /proc/self/smaps,
-// which walks the page tables. (statm's "shared" is read from per-CPU counters that lag behind
-// on a multi-core kernel: a count a few pages off made the comparison below flaky under load.)
+// Resident KiB of the executable's read-only mappings (text, rodata).
 long ResidentExecutableReadOnlyKib() {
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return -1;
-  const std::string self(exe, static_cast<size_t>(n));
-  std::ifstream smaps("/proc/self/smaps");
-  long total = 0;
-  bool counting = false;
-  for (std::string line; std::getline(smaps, line);) {
-    std::istringstream in(line);
-    std::string first, perms, offset, dev, inode, path;
-    in >> first;
-    if (first == "Rss:") {
-      long kib = 0;
-      if (counting && (in >> kib)) total += kib;
-    } else if (first.find('-') != std::string::npos && (in >> perms >> offset >> dev >> inode)) {
-      std::getline(in >> std::ws, path);  // a mapping's header: address perms offset dev inode path
-      counting = path == self && perms.find('w') == std::string::npos;
-    }
-  }
-  return total;
+  return testing::ResidentSelfKib(
+      [](const std::string& perms) { return perms.find('w') == std::string::npos; });
 }
 
 int g_written = 1;  // .data: a private copy once written; must survive the release

@@ -4,6 +4,9 @@
 #include <sys/resource.h>
 
 #include <cctype>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -16,14 +19,50 @@ namespace {
 
 using nlohmann::json;
 
-// Every accessor below may throw nlohmann::json exceptions; ParseSpec catches them at the edge.
+// Every accessor below may throw (nlohmann::json's exceptions, or the std ones of As); ParseSpec
+// catches them at the edge.
+
+// v as T. For integers, nlohmann converts with a plain cast: a float outside T's range (a
+// "period" of 1e20) is undefined behaviour, and an integer outside it wraps silently.
+template <typename T>
+struct IsVector : std::false_type {};
+template <typename T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+template <typename T>
+T As(const json& v) {
+  if constexpr (IsVector<T>::value) {
+    if (!v.is_array()) throw std::invalid_argument(absl::StrCat("expected an array: ", v.dump()));
+    T out;
+    for (const json& e : v) out.push_back(As<typename T::value_type>(e));
+    return out;
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using Limits = std::numeric_limits<T>;
+    if (v.is_number_unsigned()) {
+      uint64_t u = v.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(Limits::max())) return static_cast<T>(u);
+    } else if (v.is_number_integer()) {
+      int64_t i = v.get<int64_t>();
+      if (i >= static_cast<int64_t>(Limits::min()) &&
+          (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(Limits::max()))) {
+        return static_cast<T>(i);
+      }
+    } else {
+      throw std::invalid_argument(absl::StrCat("expected an integer, got ", v.type_name(), " ",
+                                               v.dump()));
+    }
+    throw std::out_of_range(absl::StrCat("integer out of range: ", v.dump()));
+  } else {
+    return v.get<T>();
+  }
+}
 template <typename T>
 void Opt(const json& j, const char* key, std::optional<T>& out) {
-  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = As<T>(*it);
 }
 template <typename T>
 void Get(const json& j, const char* key, T& out) {
-  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) out = As<T>(*it);
 }
 
 int RlimitFromName(const std::string& name) {
@@ -85,8 +124,8 @@ Process ProcessFromJson(const json& j) {
       if (rl.resource < 0) {
         throw std::invalid_argument("unknown rlimit " + r.at("type").get<std::string>());
       }
-      rl.soft = r.value("soft", uint64_t{0});
-      rl.hard = r.value("hard", uint64_t{0});
+      Get(r, "soft", rl.soft);
+      Get(r, "hard", rl.hard);
       p.rlimits.push_back(rl);
     }
   }
@@ -191,8 +230,8 @@ void LinuxFromJson(const json& j, Linux& l) {
                           std::pair{"gidMappings", &l.gid_mappings}}) {
     if (auto it = j.find(key); it != j.end() && it->is_array()) {
       for (const auto& m : *it) {
-        out->push_back({m.at("containerID").get<uint32_t>(), m.at("hostID").get<uint32_t>(),
-                        m.at("size").get<uint32_t>()});
+        out->push_back({As<uint32_t>(m.at("containerID")), As<uint32_t>(m.at("hostID")),
+                        As<uint32_t>(m.at("size"))});
       }
     }
   }

@@ -103,6 +103,31 @@ TEST(SpecTest, ProcessAndResourcesAlone) {
   EXPECT_EQ(r->unified.at("memory.high"), "1M");
 }
 
+// nlohmann's own conversion casts: a float beyond the field's range was undefined behaviour
+// (oci_spec fuzzer), an integer beyond it wrapped. Both are refused now, naming the value.
+TEST(SpecTest, NumbersOutsideTheirFieldAreInvalidArgument) {
+  auto period = ParseResources(R"({"cpu": {"period": 100008888888888888880}})");
+  EXPECT_EQ(period.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(period.status().message().find("expected an integer, got number 1.00008"),
+            std::string::npos)
+      << period.status();
+  EXPECT_EQ(ParseResources(R"({"cpu": {"shares": 1.5}})").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcess(R"({"args": ["sh"], "user": {"uid": -1}})").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcess(R"({"args": ["sh"], "user": {"uid": 4294967296}})").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcess(R"({"args": ["sh"], "user": {"additionalGids": [1e30]}})")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  auto ok = ParseResources(R"({"memory": {"limit": -1}, "cpu": {"quota": -1, "period": 100000}})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->memory.limit, -1);
+  EXPECT_EQ(ok->cpu.quota, -1);
+  EXPECT_EQ(ok->cpu.period, 100000u);
+}
+
 TEST(SpecTest, CapabilityNames) {
   EXPECT_EQ(CapabilityFromName("CAP_CHOWN"), 0);
   EXPECT_EQ(CapabilityFromName("CAP_SYS_ADMIN"), 21);

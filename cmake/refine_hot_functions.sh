@@ -5,9 +5,9 @@
 # first, those bystanders dilute the hot pages again. Each round here relinks TARGET with the
 # surviving candidates in a new random order and traces it again: a function that runs is on a
 # used page every time, a bystander rarely more than once. The output keeps the first trace's
-# order (its phases) for the functions that were on a used page in every round, then adds what a
-# last trace of that order finds outside it (code a round missed, such as a function that runs
-# only sometimes): left where the link put it, each such page costs a fault-around window.
+# order (its phases) for the functions that were on a used page in every round, then adds what
+# three traces of that order find outside it (code that runs only sometimes, such as a lock's
+# contended path): left where the link put it, each such page costs a fault-around window.
 # TRACE_SCRIPT is called as TRACE_SCRIPT BINARY ARGS... and prints function names.
 set -euo pipefail
 BUILD=$1 TARGET=$2 ROUNDS=$3
@@ -35,7 +35,7 @@ for round in $(seq "$ROUNDS"); do
 done
 sort -u "$DIR/candidates" >"$DIR/sorted"
 relink "$DIR/candidates" "$DIR/bin"
-"$@" "$DIR/bin" | awk 'NR == FNR { kept[$0] = 1; next } !kept[$0] && !seen[$0]++' "$DIR/sorted" - \
-  >"$DIR/missed"
+for _ in 1 2 3; do "$@" "$DIR/bin"; done |
+  awk 'NR == FNR { kept[$0] = 1; next } !kept[$0] && !seen[$0]++' "$DIR/sorted" - >"$DIR/missed"
 echo "missed by the rounds: $(wc -l <"$DIR/missed") functions" >&2
 cat "$DIR/candidates" "$DIR/missed"

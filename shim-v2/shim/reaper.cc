@@ -93,10 +93,19 @@ void Loop() {
   sigaddset(&set, SIGCHLD);
   std::set<pid_t> seen_zombies;
   absl::Time last_sweep = absl::Now();
+  bool sweep_due = false;
   while (true) {
     siginfo_t info;
-    timespec ts{1, 0};  // also covers SIGCHLDs merged into one
-    sigtimedwait(&set, &info, &ts);
+    // An idle shim sleeps here until a child changes state: no periodic wake-up (each one
+    // faulted the sweep's code back into every idle shim's RSS). A timeout only while a sweep
+    // is due or an unclaimed zombie waits for its second look. One wake-up covers SIGCHLDs
+    // merged into one: every registered pid is tried.
+    if (seen_zombies.empty() && !sweep_due) {
+      sigwaitinfo(&set, &info);
+    } else {
+      timespec ts{2, 0};
+      sigtimedwait(&set, &info, &ts);
+    }
     // Only registered pids are waited for: other children belong to code that waits for them
     // itself (the executor waits for its helper processes), and must not be stolen.
     std::vector<pid_t> pids;
@@ -105,7 +114,11 @@ void Loop() {
       for (const auto& [pid, fn] : S().callbacks) pids.push_back(pid);
     }
     for (pid_t pid : pids) TryReap(pid);
-    if (absl::Now() - last_sweep < absl::Seconds(2)) continue;
+    if (absl::Now() - last_sweep < absl::Seconds(2)) {
+      sweep_due = true;
+      continue;
+    }
+    sweep_due = false;
     last_sweep = absl::Now();
     // Orphans re-parented to us (subreaper) that nobody claims: reap a zombie once it has
     // been seen twice, two seconds apart.

@@ -1,10 +1,10 @@
 // Process reaping for the shim. The shim is a child subreaper (PR_SET_CHILD_SUBREAPER): the
-// container's init and exec'd processes are its children (in-process executor) or are
-// re-parented to it when the runtime command that started them exits. The reaper thread waits
-// only for pids registered with OnExit/Wait (waitpid(pid, WNOHANG) on each SIGCHLD): a child
-// stays a zombie until its pid is known, so a fast `echo` never loses its status, and helpers
-// that the executor waits for itself are never stolen. Unclaimed zombies (orphans re-parented
-// to us) are swept after they have been seen twice, two seconds apart.
+// container's init and exec'd processes are re-parented to it when the forked helper or the
+// runtime command that started them exits. The reaper thread waits only for pids registered
+// with OnExit/Wait (waitpid(pid, WNOHANG) on each SIGCHLD): a child stays a zombie until its pid
+// is known, so a fast `echo` never loses its status, and helpers that their starter waits for
+// itself are never stolen. Unclaimed zombies (orphans re-parented to us) are swept after they
+// have been seen twice, two seconds apart; with none, the thread sleeps until a SIGCHLD.
 #pragma once
 
 #include <sys/types.h>

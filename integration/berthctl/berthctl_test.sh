@@ -20,6 +20,7 @@ PID=$!
 cleanup() {
     for c in $("$B" ps -a -q 2>/dev/null); do "$B" rm -f "$c" >/dev/null 2>&1; done
     kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+    rmdir /sys/fs/cgroup/*/"$BERTH_NAMESPACE" 2>/dev/null  # the namespace's parent cgroups, if empty
     rm -rf "$WORK"
 }
 trap cleanup EXIT

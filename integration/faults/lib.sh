@@ -120,6 +120,9 @@ f_cleanup() {
         kill -9 "$p" 2>/dev/null
     done
     sleep 0.2
+    # The executor leaves each namespace's parent cgroup (as runc does); this run's namespace is
+    # its own, so its empty directories go (rmdir never removes a non-empty one).
+    rmdir /sys/fs/cgroup/*/"$F_NS" /sys/fs/cgroup/"$F_NS" 2>/dev/null
     for m in $(mounts_under "$F_WORK" | sort -r); do umount "$m" 2>/dev/null || umount -l "$m"; done
     if [ "${F_KEEP:-0}" = 1 ] || { [ "$rc" != 0 ] && [ "${F_KEEP_ON_FAIL:-0}" = 1 ]; }; then
         echo "# kept $F_WORK"

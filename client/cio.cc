@@ -9,21 +9,11 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "core/fs.h"
 #include "core/status.h"
 
 namespace berth::client {
 namespace {
-
-bool WriteAll(int fd, const char* buf, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, buf, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    buf += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 // Waits for `fd` readable or the cancel pipe; false when cancelled.
 bool PollReadable(int fd, int cancel_fd) {
@@ -108,7 +98,8 @@ void Attachment::CopyOut(int fifo_fd, int local_fd) {
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r <= 0) break;  // EOF: every writer closed
     // A closed local side must not stop the drain: the process would block on a full fifo.
-    if (local_fd >= 0 && !WriteAll(local_fd, buf, static_cast<size_t>(r))) local_fd = -1;
+    absl::string_view chunk(buf, static_cast<size_t>(r));
+    if (local_fd >= 0 && !fs::WriteAll(local_fd, chunk, "local output").ok()) local_fd = -1;
   }
   close(fifo_fd);
   outputs_open_.fetch_sub(1);
@@ -124,7 +115,9 @@ void Attachment::CopyIn(std::string path, int local_fd, std::function<void()> on
   while (!eof && PollReadable(local_fd, cancel_pipe_[0])) {
     ssize_t r = read(local_fd, buf, sizeof(buf));
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r <= 0 || !WriteAll(fifo, buf, static_cast<size_t>(r))) eof = true;
+    if (r <= 0 || !fs::WriteAll(fifo, absl::string_view(buf, static_cast<size_t>(r)), path).ok()) {
+      eof = true;
+    }
   }
   close(fifo);
   // Only a real end of input closes the process's stdin; a cancel means it is gone anyway.

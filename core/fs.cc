@@ -16,18 +16,6 @@
 namespace berth::fs {
 namespace {
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(absl::StrCat("write ", path));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 // Temp file beside `path`, written, renamed over it; fsync'd first when `durable`.
 absl::Status WriteViaRename(const std::string& path, absl::string_view data, int mode,
                             bool durable) {
@@ -48,6 +36,18 @@ absl::Status WriteViaRename(const std::string& path, absl::string_view data, int
 }
 
 }  // namespace
+
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(absl::StrCat("write ", what));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
 
 std::string Dirname(absl::string_view path) {
   auto pos = path.rfind('/');

@@ -20,6 +20,10 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, in
 // create on this VM's disk, as runc and containerd know (neither syncs these files).
 absl::Status WriteFileReplace(const std::string& path, absl::string_view data, int mode = 0644);
 
+// Writes all of `data` to `fd`, retrying short writes and EINTR. The error names `what` (the
+// file or pipe written) and the errno.
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what);
+
 // Reads a whole file. NotFound when it does not exist.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

@@ -14,32 +14,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/cgroup_layout.h"
 #include "executor/builder.h"
 #include "executor/spec.h"
 
 namespace berth::executor {
 
-enum class CgroupMode { kV1, kHybrid, kV2 };
-
-struct CgroupHierarchy {
-  std::string mount_point;               // /sys/fs/cgroup/cpu,cpuacct
-  std::string root;                      // mountinfo "root" field, usually "/"
-  std::vector<std::string> controllers;  // cpu cpuacct (name=systemd for named ones)
-  std::string own_path;                  // our cgroup in it (/proc/self/cgroup)
-};
-
-struct CgroupLayout {
-  CgroupMode mode = CgroupMode::kV1;
-  std::vector<CgroupHierarchy> v1;
-  std::string unified_mount;  // empty when there is no cgroup2 mount
-  std::string unified_root = "/";
-  std::string unified_own_path = "/";
-};
-
-// Pure: builds the layout from /proc/self/mountinfo and /proc/self/cgroup contents.
-CgroupLayout ParseCgroupLayout(const std::string& mountinfo, const std::string& self_cgroup);
-// Reads the two files. Internal error when they cannot be read.
-absl::StatusOr<CgroupLayout> DetectCgroupLayout();
+// The host's layout comes from core (the daemon's runtime manager reads it too).
+using cgroup::CgroupHierarchy;
+using cgroup::CgroupLayout;
+using cgroup::CgroupMode;
+using cgroup::DetectCgroupLayout;
+using cgroup::ParseCgroupLayout;
 
 struct CgroupStats {
   uint64_t cpu_total = 0, cpu_user = 0, cpu_kernel = 0;  // nanoseconds

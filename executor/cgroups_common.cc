@@ -20,18 +20,7 @@
 namespace berth::executor {
 namespace {
 
-// Joins a cgroup path seen in /proc/self/cgroup (or cgroupsPath) onto a mount point whose
-// mountinfo root is `root`.
-std::string UnderMount(const std::string& mount, const std::string& root,
-                       const std::string& path) {
-  absl::string_view rel = path;
-  if (root != "/" && absl::StartsWith(rel, root)) rel.remove_prefix(root.size());
-  std::string out = mount;
-  for (absl::string_view part : absl::StrSplit(rel, '/', absl::SkipEmpty())) {
-    absl::StrAppend(&out, "/", part);
-  }
-  return out;
-}
+using cgroup::DirUnderMount;
 
 std::string JoinPath(const std::string& a, const std::string& b) {
   if (b.empty()) return a;
@@ -41,57 +30,6 @@ std::string JoinPath(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-CgroupLayout ParseCgroupLayout(const std::string& mountinfo, const std::string& self_cgroup) {
-  CgroupLayout layout;
-  std::map<std::string, std::string> own;  // controller list (as in /proc/self/cgroup) -> path
-  for (absl::string_view line : absl::StrSplit(self_cgroup, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(':', 2));
-    if (f.size() == 3) own[f[1]] = f[2];
-  }
-  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> parts = absl::StrSplit(line, " - ");
-    if (parts.size() != 2) continue;
-    std::vector<std::string> pre = absl::StrSplit(parts[0], ' ');
-    std::vector<std::string> post = absl::StrSplit(parts[1], ' ');
-    if (pre.size() < 5 || post.size() < 3) continue;
-    if (post[0] == "cgroup2") {
-      layout.unified_mount = pre[4];
-      layout.unified_root = pre[3];
-      if (auto it = own.find(""); it != own.end()) layout.unified_own_path = it->second;
-    } else if (post[0] == "cgroup") {
-      CgroupHierarchy h;
-      h.mount_point = pre[4];
-      h.root = pre[3];
-      for (absl::string_view opt : absl::StrSplit(post[2], ',')) {
-        if (opt == "rw" || opt == "ro" || absl::StartsWith(opt, "release_agent") ||
-            opt == "clone_children" || opt == "noprefix" || opt == "xattr" ||
-            opt == "cpuset_v2_mode") {
-          continue;
-        }
-        h.controllers.emplace_back(opt);
-      }
-      h.own_path = "/";
-      std::string key = absl::StrJoin(h.controllers, ",");
-      for (const auto& [ctrls, path] : own) {
-        if (ctrls == key) h.own_path = path;
-      }
-      layout.v1.push_back(std::move(h));
-    }
-  }
-  if (layout.v1.empty()) {
-    layout.mode = CgroupMode::kV2;
-  } else {
-    layout.mode = layout.unified_mount.empty() ? CgroupMode::kV1 : CgroupMode::kHybrid;
-  }
-  return layout;
-}
-
-absl::StatusOr<CgroupLayout> DetectCgroupLayout() {
-  BERTH_ASSIGN_OR_RETURN(std::string mountinfo, fs::ReadFile("/proc/self/mountinfo"));
-  BERTH_ASSIGN_OR_RETURN(std::string cgroup, fs::ReadFile("/proc/self/cgroup"));
-  return ParseCgroupLayout(mountinfo, cgroup);
-}
-
 std::unique_ptr<CgroupManager> NewCgroupManager(const CgroupLayout& layout,
                                                 const std::string& cgroups_path,
                                                 const std::string& id) {
@@ -99,18 +37,18 @@ std::unique_ptr<CgroupManager> NewCgroupManager(const CgroupLayout& layout,
   bool absolute = absl::StartsWith(path, "/");
   if (layout.mode == CgroupMode::kV2) {
     std::string full = absolute ? path : JoinPath(layout.unified_own_path, path);
-    return NewV2Manager(UnderMount(layout.unified_mount, layout.unified_root, full),
+    return NewV2Manager(DirUnderMount(layout.unified_mount, layout.unified_root, full),
                         layout.unified_mount);
   }
   std::map<std::string, std::string> dirs;
   for (const auto& h : layout.v1) {
     std::string key = h.mount_point.substr(h.mount_point.rfind('/') + 1);
     std::string full = absolute ? path : JoinPath(h.own_path, path);
-    dirs[key] = UnderMount(h.mount_point, h.root, full);
+    dirs[key] = DirUnderMount(h.mount_point, h.root, full);
   }
   if (layout.mode == CgroupMode::kHybrid) {
     std::string full = absolute ? path : JoinPath(layout.unified_own_path, path);
-    dirs["unified"] = UnderMount(layout.unified_mount, layout.unified_root, full);
+    dirs["unified"] = DirUnderMount(layout.unified_mount, layout.unified_root, full);
   }
   return NewV1Manager(std::move(dirs));
 }

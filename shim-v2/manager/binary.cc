@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 
@@ -86,13 +87,8 @@ absl::StatusOr<Output> Spawn(const std::vector<std::string>& args, const std::st
     return ErrnoStatus(rc, absl::StrCat("spawn ", args[0]));
   }
   // Options are a few hundred bytes: far below the pipe's capacity, so this cannot block long.
-  size_t off = 0;
-  while (off < input.size()) {
-    ssize_t n = ::write(in[1], input.data() + off, input.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
+  // A shim that exits early reports itself below.
+  fs::WriteAll(in[1], input, "shim stdin").IgnoreError();
   ::close(in[1]);
 
   Output result;

@@ -90,6 +90,7 @@ absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
                                                           const std::string& id,
                                                           const CreateOpts& opts, uint32_t* pid) {
   const std::string key = Key(ns, id);
+  cgroup_warmer_.Warm();  // the grace period of the task's cgroup move passes meanwhile
   {
     absl::MutexLock lock(&mu_);
     if (tasks_.count(key)) {

@@ -19,6 +19,7 @@
 #include "plugins/events/exchange.h"
 #include "shim-v2/manager/binary.h"
 #include "shim-v2/manager/bundle.h"
+#include "shim-v2/manager/cgroup_warmer.h"
 #include "shim-v2/manager/shim.h"
 
 namespace berth::runtime {
@@ -90,6 +91,7 @@ class TaskManager {
   std::shared_ptr<events::Exchange> exchange_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Shim>> tasks_ ABSL_GUARDED_BY(mu_);
+  CgroupWarmer cgroup_warmer_;
 };
 
 }  // namespace berth::runtime

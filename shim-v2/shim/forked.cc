@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/fs.h"
 #include "core/status.h"
 #include "shim-v2/shim/reaper.h"  // ExitCodeFromWaitStatus
 
@@ -30,16 +31,6 @@ std::string Encode(const absl::StatusOr<std::string>& r) {
     out.resize(kMaxAnswer);  // a message, cut
   }
   return out;
-}
-
-void WriteAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t w = write(fd, data.data() + off, data.size() - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    off += static_cast<size_t>(w);
-  }
 }
 
 // What is in the pipe now (non-blocking).
@@ -67,7 +58,7 @@ absl::StatusOr<std::string> RunForked(absl::FunctionRef<absl::StatusOr<std::stri
   }
   if (pid == 0) {
     close(fds[0]);
-    WriteAll(fds[1], Encode(work()));
+    fs::WriteAll(fds[1], Encode(work()), "shim helper answer").IgnoreError();  // parent reports it
     _exit(0);
   }
   close(fds[1]);

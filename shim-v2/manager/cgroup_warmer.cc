@@ -1,0 +1,78 @@
+#include "shim-v2/manager/cgroup_warmer.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/status.h"
+#include "core/status_macros.h"
+
+namespace berth::runtime {
+
+absl::StatusOr<InPlaceMove> InPlaceMoveOf(const cgroup::CgroupLayout& layout, pid_t tid) {
+  if (!layout.unified_mount.empty()) {
+    return InPlaceMove{
+        cgroup::DirUnderMount(layout.unified_mount, layout.unified_root, layout.unified_own_path) +
+            "/cgroup.threads",
+        absl::StrCat(tid)};
+  }
+  if (layout.v1.empty()) return absl::NotFoundError("no cgroup hierarchy is mounted");
+  const cgroup::CgroupHierarchy& h = layout.v1.front();
+  return InPlaceMove{cgroup::DirUnderMount(h.mount_point, h.root, h.own_path) + "/tasks",
+                     absl::StrCat(tid)};
+}
+
+absl::Status MoveThreadInPlace() {
+  BERTH_ASSIGN_OR_RETURN(cgroup::CgroupLayout layout,
+                         cgroup::DetectCgroupLayout("/proc/thread-self/cgroup"));
+  BERTH_ASSIGN_OR_RETURN(InPlaceMove move,
+                         InPlaceMoveOf(layout, static_cast<pid_t>(syscall(SYS_gettid))));
+  int fd = ::open(move.file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", move.file));
+  absl::Status st = fs::WriteAll(fd, move.tid, move.file);
+  ::close(fd);
+  return st;
+}
+
+CgroupWarmer::~CgroupWarmer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+}
+
+void CgroupWarmer::Warm() {
+  absl::MutexLock lock(&mu_);
+  if (disabled_ || stopping_) return;
+  requested_ = true;
+  if (!worker_.joinable()) worker_ = std::thread([this] { Loop(); });
+}
+
+void CgroupWarmer::Loop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](CgroupWarmer* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return w->requested_ || w->stopping_;
+          },
+          this));
+      if (stopping_) return;
+      requested_ = false;
+    }
+    absl::Status st = MoveThreadInPlace();
+    absl::MutexLock lock(&mu_);
+    if (!st.ok()) {
+      log::Get("runtime")->info("cgroup move warm-up off: {}", st.ToString());
+      disabled_ = true;
+      return;
+    }
+    ++moves_;
+  }
+}
+
+}  // namespace berth::runtime

@@ -1,13 +1,17 @@
 #include "core/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
@@ -121,10 +125,99 @@ absl::Status MkdirAll(const std::string& path, int mode) {
 }
 
 absl::Status RemoveAll(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("remove ", path));
-  return absl::OkStatus();
+  struct statx top;
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE, &top) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoStatus(absl::StrCat("stat ", path));
+  }
+  if (!S_ISDIR(top.stx_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(absl::StrCat("remove ", path));
+    }
+    return absl::OkStatus();
+  }
+  // Depth-first with a stack of directory fds on the heap, not the call stack: a layer may nest
+  // directories thousands deep. Each level keeps only its fd and where to resume reading (the
+  // getdents64 cookie after the entry it descended into), so a deep tree costs an fd per level
+  // and one shared buffer, not a DIR's 32 KiB each.
+  struct Frame {
+    int fd;
+    std::string name;  // in the parent frame's directory
+    off_t resume = 0;
+  };
+  std::vector<Frame> stack;
+  std::vector<char> buf(16 * 1024);
+  absl::Status first_error;
+  auto fail = [&](absl::Status st) {
+    if (first_error.ok()) first_error = std::move(st);
+  };
+  auto where = [&](absl::string_view name) {
+    std::string out = path;
+    for (size_t i = 1; i < stack.size(); ++i) absl::StrAppend(&out, "/", stack[i].name);
+    if (!name.empty()) absl::StrAppend(&out, "/", name);
+    return out;
+  };
+  int top_fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (top_fd < 0) return ErrnoStatus(absl::StrCat("open directory ", path));
+  stack.push_back({top_fd, ""});
+  while (!stack.empty()) {
+    int dfd = stack.back().fd;
+    long n = -1;
+    if (::lseek(dfd, stack.back().resume, SEEK_SET) >= 0) {
+      n = ::syscall(SYS_getdents64, dfd, buf.data(), buf.size());
+    }
+    if (n <= 0) {  // the end, or an error: this level is done
+      if (n < 0) fail(ErrnoStatus(absl::StrCat("read directory ", where(""))));
+      std::string name = std::move(stack.back().name);
+      ::close(dfd);
+      stack.pop_back();
+      if (!stack.empty() && ::unlinkat(stack.back().fd, name.c_str(), AT_REMOVEDIR) != 0) {
+        fail(ErrnoStatus(absl::StrCat("remove ", where(name))));
+      }
+      continue;
+    }
+    for (long pos = 0; pos < n;) {
+      const auto* e = reinterpret_cast<const struct dirent64*>(buf.data() + pos);
+      pos += e->d_reclen;
+      stack.back().resume = e->d_off;
+      const char* name = e->d_name;
+      if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+      bool maybe_dir = e->d_type == DT_DIR || e->d_type == DT_UNKNOWN;
+      struct statx st;
+      if (maybe_dir && ::statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &st) != 0) {
+        if (errno != ENOENT) fail(ErrnoStatus(absl::StrCat("stat ", where(name))));
+        continue;
+      }
+      if (!maybe_dir || !S_ISDIR(st.stx_mode)) {
+        if (::unlinkat(dfd, name, 0) != 0 && errno != ENOENT) {
+          fail(ErrnoStatus(absl::StrCat("remove ", where(name))));
+        }
+        continue;
+      }
+      // Another filesystem, or a bind mount of this one, is left alone, as rm --one-file-system
+      // does: what is mounted there is not ours to delete.
+      bool mount_root = (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0
+                            ? (st.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0
+                            : st.stx_dev_major != top.stx_dev_major ||
+                                  st.stx_dev_minor != top.stx_dev_minor;
+      if (mount_root) {
+        fail(absl::FailedPreconditionError(
+            absl::StrCat("remove ", path, ": ", where(name), " is a mount point; left alone")));
+        continue;
+      }
+      int child = ::openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child < 0) {
+        fail(ErrnoStatus(absl::StrCat("open directory ", where(name))));
+        continue;
+      }
+      stack.push_back({child, name});
+      break;  // read the child; this level resumes after it
+    }
+  }
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+    fail(ErrnoStatus(absl::StrCat("remove ", path)));
+  }
+  return first_error;
 }
 
 }  // namespace berth::fs

@@ -33,7 +33,9 @@ absl::Status MkdirAll(const std::string& path, int mode = 0755);
 // fsync of a directory (after a rename or unlink inside it).
 absl::Status SyncDir(const std::string& dir);
 
-// rm -rf, not following symlinks and not crossing mount points. OK if absent.
+// rm -rf --one-file-system: removes `path` and what is below it without following symlinks;
+// a directory below it that is a mount point (another filesystem or a bind mount) is left alone
+// and reported as FailedPrecondition, after everything else was removed. OK if absent.
 absl::Status RemoveAll(const std::string& path);
 
 // The parent directory of a path ("/a/b" -> "/a", "b" -> ".").

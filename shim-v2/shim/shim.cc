@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -150,23 +151,23 @@ int Start(const Flags& f) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // posix_spawn (vfork + exec): this process resumes once the server has exec'd, and with it
+  // the daemon, which reads our stdout until EOF - a forked child that waited for a CPU before
+  // it dropped its copy of stdout held the daemon up for milliseconds on a busy host.
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  pid_t pid = fork();
-  if (pid < 0) return Fail(ErrnoStatus("fork"));
-  if (pid == 0) {
-    setsid();
-    // stdout/stderr must not stay open: containerd reads our output until EOF.
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    if (*lfd == 3) {
-      fcntl(3, F_SETFD, 0);  // dup2(3, 3) would keep FD_CLOEXEC
-    } else {
-      dup2(*lfd, 3);  // dup2 clears FD_CLOEXEC on the copy
-    }
-    execv("/proc/self/exe", argv.data());
-    _exit(127);
-  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  // stdout/stderr must not stay open: containerd reads our output until EOF.
+  for (int fd : {0, 1, 2}) posix_spawn_file_actions_adddup2(&fa, devnull, fd);
+  posix_spawn_file_actions_adddup2(&fa, *lfd, 3);  // clears FD_CLOEXEC, also when *lfd is 3
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Fail(ErrnoStatus(rc, "spawn shim server"));
   close(*lfd);
   if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600); !st.ok()) {
     kill(pid, SIGKILL);

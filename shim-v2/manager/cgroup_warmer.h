@@ -4,7 +4,7 @@
 // kernel's cgroup_threadgroup_rwsem for writing. Taking that per-cpu semaphore for writing
 // switches its readers (fork, exec, exit) to their slow path first, which waits for an RCU
 // grace period - unless a writer held it within about one grace period. On this VM that wait is
-// 9-16 ms quiet and up to 20 under load, while a `ctr run --rm` of /bin/true takes ~38 ms in
+// 9-20 ms, while a `ctr run --rm` of /bin/true takes ~38 ms in
 // all; the executor moves the container's init while the init sets up its rootfs, which is over
 // long before. So when a task is created, a background thread moves itself into the cgroup it
 // is already in (a no-op move that takes the same semaphore): the grace period then passes while
@@ -44,8 +44,8 @@ class CgroupWarmer {
   CgroupWarmer(const CgroupWarmer&) = delete;
   CgroupWarmer& operator=(const CgroupWarmer&) = delete;
 
-  // Starts a move in the background and returns at once. A request while a move is in progress
-  // is folded into it. After the first failure (no cgroup mounted, no permission) it does
+  // Starts a move in the background and returns at once. Requests made while a move is in
+  // progress become one more move after it (the window a move opens is short). After the first failure (no cgroup mounted, no permission) it does
   // nothing: the optimisation is off, nothing else changes.
   void Warm();
 

@@ -9,7 +9,9 @@
 // long before. So when a task is created, a background thread moves itself into the cgroup it
 // is already in (a no-op move that takes the same semaphore): the grace period then passes while
 // the daemon starts the shim and the shim creates the container, and the runtime's move a few
-// milliseconds later does not wait. Any v2 shim benefits, containerd-shim-runc-v2 included.
+// milliseconds later does not wait. The kernel holds cgroup_mutex through that wait, so cgroup
+// mkdirs meanwhile (the executor's, first) wait for the rest of it: the earlier the warm-up
+// starts, the more it hides. Any v2 shim benefits, containerd-shim-runc-v2 included.
 // Hosts whose cgroup root was mounted with `favordynmods` never wait; there this is harmless.
 #pragma once
 

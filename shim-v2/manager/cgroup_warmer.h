@@ -4,7 +4,7 @@
 // kernel's cgroup_threadgroup_rwsem for writing. Taking that per-cpu semaphore for writing
 // switches its readers (fork, exec, exit) to their slow path first, which waits for an RCU
 // grace period - unless a writer held it within about one grace period. On this VM that wait is
-// 9-20 ms, while a `ctr run --rm` of /bin/true takes ~38 ms in
+// 5-20 ms, while a `ctr run --rm` of /bin/true takes ~38 ms in
 // all; the executor moves the container's init while the init sets up its rootfs, which is over
 // long before. So when a task is created, a background thread moves itself into the cgroup it
 // is already in (a no-op move that takes the same semaphore): the grace period then passes while

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "integration/tasks/daemon.h"
 
@@ -294,6 +295,12 @@ TEST_P(TasksIntegrationTest, DeadShimIsCleanedUpAndItsExitPublished) {
   ASSERT_NE(at, std::string::npos);
   pid_t shim = static_cast<pid_t>(std::stol(status_file.substr(at + 5)));
   ASSERT_GT(shim, 1);
+  std::string address =
+      fs::ReadFile(dir_ + "/state/io.containerd.runtime.v2.task/" + kNs + "/c4/address")
+          .value_or("");
+  ASSERT_TRUE(absl::StartsWith(address, "unix://")) << address;
+  std::string socket = address.substr(7);
+  ASSERT_EQ(::access(socket.c_str(), F_OK), 0) << socket;
   auto events = Record();
   ASSERT_EQ(::kill(shim, SIGKILL), 0);
   // Until the daemon noticed the dead shim and removed the task (Get: UNAVAILABLE meanwhile);
@@ -313,6 +320,9 @@ TEST_P(TasksIntegrationTest, DeadShimIsCleanedUpAndItsExitPublished) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_NE(::kill(static_cast<pid_t>(pid), 0), 0) << "the shim's delete removes the container";
+  if (GetParam() == "io.containerd.berth.v2") {
+    EXPECT_NE(::access(socket.c_str(), F_OK), 0) << "the shim's delete removes its dead socket";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shims, TasksIntegrationTest,

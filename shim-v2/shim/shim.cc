@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -198,6 +199,12 @@ int Delete(const Flags& f) {
   }
   if (absl::Status st = mount::UnmountAll(bundle + "/rootfs"); !st.ok()) {
     fprintf(stderr, "unmount rootfs: %s\n", st.ToString().c_str());
+  }
+  // A shim killed outright left its socket behind. One that still answers there serves other
+  // tasks of its group (a pod's): leave that one.
+  if (auto address = berth::fs::ReadFile(bundle + "/address"); address.ok()) {
+    std::string socket = SocketPath(std::string(absl::StripAsciiWhitespace(*address)));
+    if (absl::StartsWith(socket, kSocketRoot) && !CanConnect(socket)) unlink(socket.c_str());
   }
   ::containerd::task::v2::DeleteResponse resp;
   resp.set_exit_status(128 + SIGKILL);

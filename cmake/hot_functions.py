@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Pages and functions of a traced binary (core/text_trace.h), for lld's --symbol-ordering-file.
+"""Pages and functions (and constants) of a traced binary (core/text_trace.h), for lld's
+--symbol-ordering-file.
 
-  hot_functions.py pages PID EXE > FILE       page addresses (file-relative) of EXE's code that
-                                              PID touched since it was traced (its one-page
-                                              VMAs with a resident page: "Rss")
-  hot_functions.py functions EXE FILE [SEEN]  the functions on those pages, in address order,
-                                              leaving out those on any page listed in SEEN
+  hot_functions.py pages PID EXE > FILE       page addresses (file-relative) of EXE's code and
+                                              constants that PID touched since it was traced
+                                              (its one-page VMAs with a resident page: "Rss");
+                                              PID may also be a saved smaps file
+                                              (text_trace::SaveSmaps)
+  hot_functions.py functions EXE FILE [SEEN]  the functions and constants on those pages, in
+                                              address order, leaving out those on any page
+                                              listed in SEEN
 
 A function counts as used when any page it spans was: the list is a superset of what ran.
 """
@@ -24,7 +28,7 @@ def elf_is_pie(exe):
 def used_pages(pid, exe):
     """Touched pages of EXE's code in PID, as addresses relative to EXE's load base."""
     maps = []
-    for line in open(f"/proc/{pid}/smaps"):
+    for line in open(pid if not pid.isdigit() else f"/proc/{pid}/smaps"):
         f = line.split()
         if "-" in f[0] and len(f) >= 5 and len(f[1]) == 4:
             lo, hi = (int(x, 16) for x in f[0].split("-"))
@@ -38,8 +42,10 @@ def used_pages(pid, exe):
         base = min(m["lo"] - m["offset"] for m in mine)
     used = set()
     for m in mine:
-        if "x" in m["perms"] and m["rss"] > 0:
-            used.update(range(m["lo"] - base, m["hi"] - base, PAGE))
+        # Tracing split the code and the constants into one-page VMAs; a larger one is
+        # writable (data, RELRO) or was never split.
+        if m["hi"] - m["lo"] == PAGE and "w" not in m["perms"] and m["rss"] > 0:
+            used.add(m["lo"] - base)
     return used
 
 
@@ -48,7 +54,7 @@ def functions(exe, used, seen):
                         check=True).stdout
     rows = sorted(line.split() for line in nm.splitlines() if len(line.split()) == 4)
     for addr, size, kind, name in rows:
-        if kind not in "tTwW":
+        if kind not in "tTwWrRvV":  # code and read-only data (lld orders both)
             continue
         a, s = int(addr, 16), int(size, 16)
         pages = range(a & ~(PAGE - 1), a + max(s, 1), PAGE)

@@ -22,4 +22,8 @@ bool Enabled();
 // from this process (MADV_DONTNEED; the page cache keeps them).
 void SplitPages(uintptr_t lo, uintptr_t hi);
 
+// Copies /proc/self/smaps to `path` (created or truncated): which one-page VMAs were resident
+// just before a release empties them again, for a trace of the phase that ended there.
+void SaveSmaps(const char* path);
+
 }  // namespace berth::text_trace

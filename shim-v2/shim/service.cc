@@ -44,11 +44,12 @@ void SetTime(google::protobuf::Timestamp* ts, absl::Time t) {
 }  // namespace
 
 TaskService::TaskService(std::string ns, Publisher* publisher, RuntimeFactory factory,
-                         std::function<void()> on_shutdown)
+                         std::function<void()> on_shutdown, std::function<void()> on_started)
     : ns_(std::move(ns)),
       publisher_(publisher),
       factory_(std::move(factory)),
-      on_shutdown_(std::move(on_shutdown)) {
+      on_shutdown_(std::move(on_shutdown)),
+      on_started_(std::move(on_started)) {
   methods_ = {{"State", &TaskService::State},       {"Create", &TaskService::Create},
               {"Start", &TaskService::Start},       {"Delete", &TaskService::Delete},
               {"Pids", &TaskService::Pids},         {"Pause", &TaskService::Pause},
@@ -226,6 +227,7 @@ absl::StatusOr<std::string> TaskService::Start(const ttrpc::CallContext&,
     e.set_container_id(req.id());
     e.set_pid(static_cast<uint32_t>(p->pid));
     publisher_->Publish("/tasks/start", e);
+    if (on_started_) on_started_();
   } else {
     if (c->init->exited) return absl::FailedPreconditionError("container is not running");
     BERTH_ASSIGN_OR_RETURN(auto io, ProcessIo::Open(p->stdio, req.id(), ns_));

@@ -27,8 +27,10 @@ using RuntimeFactory = std::function<std::unique_ptr<Runtime>(
 
 class TaskService {
  public:
+  // `on_shutdown` runs when Shutdown asks the shim to exit; `on_started`, when optional, after
+  // a task's init process has started (under the service's lock: it must only take note).
   TaskService(std::string ns, Publisher* publisher, RuntimeFactory factory,
-              std::function<void()> on_shutdown);
+              std::function<void()> on_shutdown, std::function<void()> on_started = nullptr);
 
   // Registers all Task methods on `server` under "containerd.task.v2.Task".
   void Register(ttrpc::Server& server);
@@ -92,6 +94,7 @@ class TaskService {
   Publisher* publisher_;
   RuntimeFactory factory_;
   std::function<void()> on_shutdown_;
+  std::function<void()> on_started_;
   std::map<std::string, Method> methods_;
   absl::Mutex mu_;
   std::map<std::string, Container> containers_ ABSL_GUARDED_BY(mu_);

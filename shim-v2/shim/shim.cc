@@ -17,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "core/fs.h"
 #include "core/mount/mount.h"
@@ -216,6 +215,33 @@ int Delete(const Flags& f) {
   return fwrite(out.data(), 1, out.size(), stdout) == out.size() ? 0 : 1;
 }
 
+// What the serving shim's main thread waits for: the end, or a task that started.
+class Lifecycle {
+ public:
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  void TaskStarted() {
+    absl::MutexLock lock(&mu_);
+    ++started_;
+  }
+  // Blocks until Stop, or a TaskStarted since the last call; true once stopped.
+  bool WaitForStopOrTaskStarted() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &Lifecycle::StopOrStarted));
+    started_ = 0;
+    return stop_;
+  }
+
+ private:
+  bool StopOrStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || started_ > 0; }
+
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int started_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 int Serve(const Flags& f) {
   signal(SIGPIPE, SIG_IGN);
   // One malloc arena: a handful of short-lived threads do not need their own 64 MiB arenas.
@@ -248,26 +274,27 @@ int Serve(const Flags& f) {
   const char* ttrpc_address = getenv("TTRPC_ADDRESS");
   static Publisher* publisher = new Publisher(ttrpc_address ? ttrpc_address : "", f.ns);
   static ttrpc::Server* server = new ttrpc::Server();
-  static absl::Notification* stop = new absl::Notification();
+  static Lifecycle* lifecycle = new Lifecycle();
   std::string ns = f.ns;
   static TaskService* service = new TaskService(
       f.ns, publisher,
       [ns](const std::string& bundle, const std::string& binary, const std::string& root) {
         return MakeRuntime(ns, bundle, binary, root);
       },
-      [] {
-        if (!stop->HasBeenNotified()) stop->Notify();
-      });
+      [] { lifecycle->Stop(); }, [] { lifecycle->TaskStarted(); });
   service->Register(*server);
   Log("info", absl::StrCat("serving id=", f.id, " namespace=", f.ns));
   absl::Status started = ttrpc::StartDetached([lfd] {
     absl::Status st = server->Serve(lfd);
     if (!st.ok()) Log("error", st.ToString());
-    if (!stop->HasBeenNotified()) stop->Notify();
+    lifecycle->Stop();
   });
   if (!started.ok()) return Fail(started);
   ReleaseStartupPages();
-  stop->WaitForNotification();
+  // Create and Start run once per container; their code (mounts, the executor's create, the
+  // bundle's JSON) would stay resident for the container's whole life. Released again once a
+  // task has started, RSS is what serving a running container uses.
+  while (!lifecycle->WaitForStopOrTaskStarted()) ReleaseStartupPages();
   // Let the Shutdown response (and any other in-flight reply) reach containerd, then go.
   server->WaitIdle(absl::Seconds(2));
   publisher->Flush(absl::Seconds(3));

@@ -10,9 +10,11 @@ namespace berth::shim {
 // (text, rodata, eh_frame) from this process: MADV_DONTNEED on a private file mapping without
 // private copies drops the page-table entries only; the page cache keeps the data (shared by
 // every shim) and a later access is a minor fault. Writable segments - data, bss and RELRO,
-// whose GOT holds private copies written at start-up - are never touched. Call it once, when
-// start-up is over: whatever serving needs is faulted straight back, so RSS afterwards is what
-// serving really uses. Allocation-free, no /proc parsing (it must not fault in code of its own).
+// whose GOT holds private copies written at start-up - are never touched. Call it when a phase
+// is over (start-up; a task's create and start): whatever serving needs is faulted straight
+// back, so RSS afterwards is what serving really uses. Allocation-free, no /proc parsing (it must not fault in code of its own).
+// Under BERTH_TEXT_TRACE, the N-th call after the first saves /proc/self/smaps to
+// text-trace.N.smaps in the working directory (the bundle) first: the pages that phase used.
 void ReleaseStartupPages();
 
 }  // namespace berth::shim

@@ -56,5 +56,21 @@ TEST(TextTraceTest, CountsOnlyPagesThisProcessTouchesNotThoseOfItsForkedChildren
   EXPECT_EQ(after, settled);
 }
 
+TEST(TextTraceTest, SavesSmapsForThePhaseThatEnds) {
+  const std::string path = ::testing::TempDir() + "/text-trace.smaps";
+  SaveSmaps(path.c_str());
+  FILE* f = fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  fclose(f);
+  unlink(path.c_str());
+  // All of it, past the first read: every mapping with its Rss, the stack among them.
+  EXPECT_GT(text.size(), 65536u);
+  EXPECT_NE(text.find("[stack]"), std::string::npos);
+  EXPECT_NE(text.find("\nRss:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::text_trace

@@ -86,7 +86,7 @@ class ServiceTest : public ::testing::Test {
           runtime_ = rt.get();
           return rt;
         },
-        [this] { shutdown_called_ = true; });
+        [this] { shutdown_called_ = true; }, [this] { ++tasks_started_; });
   }
   template <typename Resp, typename Req>
   absl::StatusOr<Resp> Call(const std::string& method, const Req& req,
@@ -118,6 +118,7 @@ class ServiceTest : public ::testing::Test {
   FakeRuntime* runtime_ = nullptr;  // valid until the container is deleted
   bool deleted_ = false;
   bool shutdown_called_ = false;
+  int tasks_started_ = 0;  // on_started calls: the shim releases create's pages on each
 };
 
 TEST_F(ServiceTest, LifecycleCreateStartWaitDelete) {
@@ -125,11 +126,15 @@ TEST_F(ServiceTest, LifecycleCreateStartWaitDelete) {
   ASSERT_TRUE(Create("c1").ok());
   EXPECT_EQ(Create("c1").code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(StatusOf("c1"), 1);  // CREATED
+  EXPECT_EQ(tasks_started_, 0);
   task::StartRequest start;
   start.set_id("c1");
   auto started = Call<task::StartResponse>("Start", start);
   ASSERT_TRUE(started.ok()) << started.status();
   EXPECT_EQ(static_cast<pid_t>(started->pid()), runtime_->init_);
+  EXPECT_EQ(tasks_started_, 1);
+  EXPECT_FALSE(Call<task::StartResponse>("Start", start).ok());  // started once only
+  EXPECT_EQ(tasks_started_, 1);
   task::WaitRequest wait;
   wait.set_id("c1");
   auto waited = Call<task::WaitResponse>("Wait", wait, absl::Seconds(10));
@@ -198,6 +203,7 @@ TEST_F(ServiceTest, ExecProcesses) {
   s.set_id("c3");
   s.set_exec_id("e1");
   ASSERT_TRUE(Call<task::StartResponse>("Start", s).ok());
+  EXPECT_EQ(tasks_started_, 1);  // the task's, not the exec's
   task::WaitRequest w;
   w.set_id("c3");
   w.set_exec_id("e1");

@@ -49,6 +49,7 @@ void CgroupWarmer::Warm() {
   absl::MutexLock lock(&mu_);
   if (disabled_ || stopping_) return;
   requested_ = true;
+  warm_until_ = absl::Now() + keep_warm_;
   if (!worker_.joinable()) worker_ = std::thread([this] { Loop(); });
 }
 
@@ -56,11 +57,17 @@ void CgroupWarmer::Loop() {
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      const absl::Condition woken(
           +[](CgroupWarmer* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return w->requested_ || w->stopping_;
           },
-          this));
+          this);
+      // Within a burst, repeat the move before the window closes; otherwise wait for a task.
+      if (absl::Now() < warm_until_) {
+        mu_.AwaitWithTimeout(woken, kRepeat);
+      } else {
+        mu_.Await(woken);
+      }
       if (stopping_) return;
       requested_ = false;
     }

@@ -55,7 +55,7 @@ TEST(CgroupWarmerTest, MovesInTheBackgroundAndShutsDown) {
   auto before = fs::ReadFile("/proc/self/cgroup");
   ASSERT_TRUE(before.ok());
   {
-    CgroupWarmer warmer;
+    CgroupWarmer warmer(absl::ZeroDuration());  // no repeats: one move per request
     for (int i = 0; i < 5; ++i) warmer.Warm();  // folded into one or two moves
     absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (warmer.moves() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
@@ -65,6 +65,23 @@ TEST(CgroupWarmerTest, MovesInTheBackgroundAndShutsDown) {
   }  // joins its worker even with a request pending
   CgroupWarmer idle;  // never started: nothing to join
   EXPECT_EQ(*fs::ReadFile("/proc/self/cgroup"), *before);
+}
+
+// After a Warm, the move repeats (every kRepeat) for keep_warm, then stops until the next one.
+TEST(CgroupWarmerTest, KeepsTheWindowOpenThenRests) {
+  if (::geteuid() != 0) GTEST_SKIP() << "writing cgroup files needs root";
+  CgroupWarmer warmer(absl::Milliseconds(300));
+  warmer.Warm();
+  absl::SleepFor(absl::Milliseconds(600));
+  const int burst = warmer.moves();
+  EXPECT_GE(burst, 10);  // ~60 at 5 ms; a loaded machine stretches the waits, not the count
+  EXPECT_LE(burst, 300 / 5 + 10);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(warmer.moves(), burst);  // resting: no move without a task
+  warmer.Warm();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (warmer.moves() == burst && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_GT(warmer.moves(), burst);
 }
 
 }  // namespace

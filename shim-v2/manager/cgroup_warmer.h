@@ -4,9 +4,9 @@
 // kernel's cgroup_threadgroup_rwsem for writing. Taking that per-cpu semaphore for writing
 // switches its readers (fork, exec, exit) to their slow path first, which waits for an RCU
 // grace period - unless a writer held it within about one grace period. On this VM that wait is
-// 5-20 ms, while a `ctr run --rm` of /bin/true takes ~38 ms in
-// all; the executor moves the container's init while the init sets up its rootfs, which is over
-// long before. So when a task is created, a background thread moves itself into the cgroup it
+// 5-20 ms, while a `ctr run --rm` of /bin/true takes ~38 ms in all; the executor moves the
+// container's init while the init sets up its rootfs, which is over long before. So when a
+// container or its task is created, a background thread moves itself into the cgroup it
 // is already in (a no-op move that takes the same semaphore): the grace period then passes while
 // the daemon starts the shim and the shim creates the container, and the runtime's move a few
 // milliseconds later does not wait. The kernel holds cgroup_mutex through that wait, so cgroup

@@ -55,6 +55,11 @@ TaskManager::TaskManager(ManagerOptions options, std::shared_ptr<events::Exchang
   if (exchange_ != nullptr) {
     exchange_->AddListener([state = options_.state, root = options_.root](
                                const events::Envelope& e) { RecordExit(state, root, e); });
+    exchange_->AddListener(
+        [warmer = std::weak_ptr<CgroupWarmer>(cgroup_warmer_)](const events::Envelope& e) {
+          if (e.topic != "/containers/create") return;
+          if (auto w = warmer.lock()) w->Warm();
+        });
   }
 }
 
@@ -90,7 +95,7 @@ absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
                                                           const std::string& id,
                                                           const CreateOpts& opts, uint32_t* pid) {
   const std::string key = Key(ns, id);
-  cgroup_warmer_.Warm();  // the grace period of the task's cgroup move passes meanwhile
+  cgroup_warmer_->Warm();  // the grace period of the task's cgroup move passes meanwhile
   {
     absl::MutexLock lock(&mu_);
     if (tasks_.count(key)) {

@@ -14,7 +14,7 @@
 // starts, the more it hides. Any v2 shim benefits, containerd-shim-runc-v2 included.
 // The window a move opens closes one grace period after it, so tasks created in a burst (a
 // pod's containers, kubelet's start-up, `ctr run` in a loop) would each wait again: for a second
-// after a task is created, the thread repeats the no-op move every 5 ms, which keeps the window
+// after each create, the thread repeats the no-op move every 5 ms, which keeps the window
 // open for every create of the burst (measured: a move 25-50 ms after the previous create waits
 // 10.6 ms on average, 0.02 ms with the repeats; they cost ~0.02 ms of CPU each, under 1% of a
 // core while they last). Hosts whose cgroup root was mounted with `favordynmods` never wait;

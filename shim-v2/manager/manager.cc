@@ -57,7 +57,9 @@ TaskManager::TaskManager(ManagerOptions options, std::shared_ptr<events::Exchang
                                const events::Envelope& e) { RecordExit(state, root, e); });
     exchange_->AddListener(
         [warmer = std::weak_ptr<CgroupWarmer>(cgroup_warmer_)](const events::Envelope& e) {
-          if (e.topic != "/containers/create") return;
+          // A task usually follows a new container within milliseconds; an exec's process
+          // joins the container's cgroups when it starts, right after /tasks/exec-added.
+          if (e.topic != "/containers/create" && e.topic != "/tasks/exec-added") return;
           if (auto w = warmer.lock()) w->Warm();
         });
   }

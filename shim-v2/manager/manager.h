@@ -94,8 +94,8 @@ class TaskManager {
   std::shared_ptr<events::Exchange> exchange_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Shim>> tasks_ ABSL_GUARDED_BY(mu_);
-  // Shared with the exchange's listener, which warms on /containers/create: a task usually
-  // follows a new container within milliseconds, and the earlier the warm-up, the more it hides.
+  // Shared with the exchange's listener, which warms on /containers/create and
+  // /tasks/exec-added: the earlier the warm-up, the more it hides.
   std::shared_ptr<CgroupWarmer> cgroup_warmer_ = std::make_shared<CgroupWarmer>();
 };
 

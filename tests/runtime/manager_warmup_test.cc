@@ -1,9 +1,11 @@
 // TaskManager starts the cgroup warm-up (cgroup_warmer.h) as soon as a container is created,
-// before its task is: the exchange's /containers/create reaches it through a listener.
+// before its task is, and when an exec is added: the exchange's events reach it through a
+// listener.
 #include <unistd.h>
 
 #include "absl/time/clock.h"
 #include "containerd/events/container.pb.h"
+#include "containerd/events/task.pb.h"
 #include "gtest/gtest.h"
 #include "shim-v2/manager/manager.h"
 
@@ -18,7 +20,7 @@ int MovesAfter(TaskManager& m, int at_least) {
   return m.CgroupWarmMovesForTest();
 }
 
-TEST(ManagerWarmupTest, ContainerCreateWarmsOtherTopicsDoNot) {
+TEST(ManagerWarmupTest, ContainerCreateAndExecAddedWarmOtherTopicsDoNot) {
   if (::geteuid() != 0) GTEST_SKIP() << "writing cgroup files needs root";
   auto exchange = std::make_shared<events::Exchange>();
   ::containerd::events::ContainerCreate created;
@@ -32,6 +34,15 @@ TEST(ManagerWarmupTest, ContainerCreateWarmsOtherTopicsDoNot) {
     EXPECT_EQ(manager.CgroupWarmMovesForTest(), 0);
     ASSERT_TRUE(exchange->Publish("ns1", "/containers/create", created).ok());
     EXPECT_GE(MovesAfter(manager, 1), 1);
+    // An exec's process joins the cgroups too: its /tasks/exec-added warms (the burst of the
+    // create above may still be repeating, so only "more moves" can be told apart).
+    absl::SleepFor(CgroupWarmer::kKeepWarm + absl::Milliseconds(100));
+    const int rested = manager.CgroupWarmMovesForTest();
+    ::containerd::events::TaskExecAdded exec;
+    exec.set_container_id("c1");
+    exec.set_exec_id("e1");
+    ASSERT_TRUE(exchange->Publish("ns1", "/tasks/exec-added", exec).ok());
+    EXPECT_GT(MovesAfter(manager, rested + 1), rested);
   }
   // The exchange outlives the manager: its listener must find the warmer gone, not freed.
   EXPECT_TRUE(exchange->Publish("ns1", "/containers/create", created).ok());

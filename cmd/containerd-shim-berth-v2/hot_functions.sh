@@ -3,8 +3,8 @@
 # Lists the functions of SHIM whose pages a shim uses, phase by phase, in the link order that
 # keeps each phase's together (CMakeLists.txt): first what it runs while it serves a running
 # container (its RSS for the container's life), then what creating and starting the task ran,
-# then what exec, metrics, ps and kill add. Needs a running berthd at
-# ADDRESS and IMAGE pulled there (namespace "hot").
+# then what exec, metrics, ps and kill add. Needs a running berthd at ADDRESS and IMAGE pulled
+# there (namespace "hot").
 # The shim runs from tmpfs (4 KiB page-cache pages) with BERTH_TEXT_TRACE (core/text_trace.h),
 # which gives each page of its text a VMA of its own, unmapped, where it would release them (at
 # the end of start-up, and once the task has started: shim-v2/shim/text_pages.h), saving first

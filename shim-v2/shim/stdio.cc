@@ -9,10 +9,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "shim-v2/shim/log.h"
@@ -40,8 +43,24 @@ void Copy(int src, int dst) {
 
 // Opens a fifo (or file) for writing without hanging: a fifo whose reader is gone/not yet
 // there is opened O_RDWR instead (Linux allows it and it never blocks).
+// How long a fifo's writer waits for its reader (below).
+constexpr absl::Duration kReaderWait = absl::Seconds(2);
+
 absl::StatusOr<int> OpenWriter(const std::string& path) {
+  // The process gets the fifo itself (no copy thread in between), so what it writes before
+  // anyone reads sits in the fifo - and is gone if every end closes first. Go clients (ctr,
+  // containerd's cio) open their reading end from a goroutine that a loaded machine may not
+  // have run yet: without a reader a write-only open fails (ENXIO), and a fast `pwd` would
+  // write, exit, and leave nothing to read. So wait for the reader a while, polling (as
+  // containerd's shim blocks in open), and only then hold the fifo open read-write ourselves.
   int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  const absl::Time deadline = absl::Now() + kReaderWait;
+  for (absl::Duration pause = absl::Microseconds(100);
+       fd < 0 && errno == ENXIO && absl::Now() < deadline;
+       pause = std::min(pause * 2, absl::Milliseconds(10))) {
+    absl::SleepFor(pause);
+    fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  }
   if (fd < 0 && errno == ENXIO) fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     // Not a fifo yet: a plain file.

@@ -49,7 +49,8 @@ struct CreateOpts {
 
 class TaskManager {
  public:
-  // `exchange` receives the events of dead-shim cleanup and feeds exit recording.
+  // `exchange` receives the events of dead-shim cleanup and feeds exit recording and the
+  // cgroup warm-up.
   TaskManager(ManagerOptions options, std::shared_ptr<events::Exchange> exchange);
   ~TaskManager();
 

@@ -228,22 +228,22 @@ class Lifecycle {
   }
   void TaskStarted() {
     absl::MutexLock lock(&mu_);
-    ++started_;
+    started_ = true;
   }
   // Blocks until Stop, or a TaskStarted since the last call; true once stopped.
   bool WaitForStopOrTaskStarted() {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(this, &Lifecycle::StopOrStarted));
-    started_ = 0;
+    started_ = false;
     return stop_;
   }
 
  private:
-  bool StopOrStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || started_ > 0; }
+  bool StopOrStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || started_; }
 
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  int started_ ABSL_GUARDED_BY(mu_) = 0;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 int Serve(const Flags& f) {

@@ -41,18 +41,17 @@ void Copy(int src, int dst) {
   }
 }
 
-// Opens a fifo (or file) for writing without hanging: a fifo whose reader is gone/not yet
-// there is opened O_RDWR instead (Linux allows it and it never blocks).
-// How long a fifo's writer waits for its reader (below).
+// How long a fifo's writer waits for its reader (OpenWriter).
 constexpr absl::Duration kReaderWait = absl::Seconds(2);
 
+// Opens a fifo (or file) for writing. The process gets the fifo itself (no copy thread in
+// between), so what it writes before anyone reads sits in the fifo - and is gone if every end
+// closes first. Go clients (ctr, containerd's cio) open their reading end from a goroutine that
+// a loaded machine may not have run yet: a write-only open then fails (ENXIO), and a fast `pwd`
+// would write, exit and leave nothing to read. So it polls for the reader for up to
+// kReaderWait (containerd's shim blocks in open), and only then opens the fifo O_RDWR, which
+// Linux allows and which never blocks.
 absl::StatusOr<int> OpenWriter(const std::string& path) {
-  // The process gets the fifo itself (no copy thread in between), so what it writes before
-  // anyone reads sits in the fifo - and is gone if every end closes first. Go clients (ctr,
-  // containerd's cio) open their reading end from a goroutine that a loaded machine may not
-  // have run yet: without a reader a write-only open fails (ENXIO), and a fast `pwd` would
-  // write, exit, and leave nothing to read. So wait for the reader a while, polling (as
-  // containerd's shim blocks in open), and only then hold the fifo open read-write ourselves.
   int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   const absl::Time deadline = absl::Now() + kReaderWait;
   for (absl::Duration pause = absl::Microseconds(100);

@@ -36,10 +36,11 @@ int ReleaseSegments(dl_phdr_info* info, size_t, void* first) {
 void ReleaseStartupPages() {
   // What the phase that ends here used, before the release forgets it (hot_functions.sh); the
   // first call ends start-up, whose pages tracing did not yet tell apart.
-  static int phase = 0;
-  if (phase++ > 0 && text_trace::Enabled()) {
+  static int calls = 0;  // the main thread's only
+  const int phase = calls++;
+  if (phase > 0 && text_trace::Enabled()) {
     char path[32];
-    snprintf(path, sizeof path, "text-trace.%d.smaps", phase - 1);
+    snprintf(path, sizeof path, "text-trace.%d.smaps", phase);
     text_trace::SaveSmaps(path);
   }
   bool first = true;

@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -25,17 +27,24 @@ absl::StatusOr<InPlaceMove> InPlaceMoveOf(const cgroup::CgroupLayout& layout, pi
                      absl::StrCat(tid)};
 }
 
-absl::Status MoveThreadInPlace() {
+absl::StatusOr<InPlaceMover> InPlaceMover::ForCallingThread() {
   BERTH_ASSIGN_OR_RETURN(cgroup::CgroupLayout layout,
                          cgroup::DetectCgroupLayout("/proc/thread-self/cgroup"));
   BERTH_ASSIGN_OR_RETURN(InPlaceMove move,
                          InPlaceMoveOf(layout, static_cast<pid_t>(syscall(SYS_gettid))));
   int fd = ::open(move.file.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(absl::StrCat("open ", move.file));
-  absl::Status st = fs::WriteAll(fd, move.tid, move.file);
-  ::close(fd);
-  return st;
+  return InPlaceMover(fd, std::move(move));
 }
+
+InPlaceMover::InPlaceMover(InPlaceMover&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), move_(std::move(other.move_)) {}
+
+InPlaceMover::~InPlaceMover() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status InPlaceMover::Move() const { return fs::WriteAll(fd_, move_.tid, move_.file); }
 
 CgroupWarmer::~CgroupWarmer() {
   {
@@ -54,6 +63,7 @@ void CgroupWarmer::Warm() {
 }
 
 void CgroupWarmer::Loop() {
+  absl::StatusOr<InPlaceMover> mover = InPlaceMover::ForCallingThread();
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -71,7 +81,7 @@ void CgroupWarmer::Loop() {
       if (stopping_) return;
       requested_ = false;
     }
-    absl::Status st = MoveThreadInPlace();
+    absl::Status st = mover.ok() ? mover->Move() : mover.status();
     absl::MutexLock lock(&mu_);
     if (!st.ok()) {
       log::Get("runtime")->info("cgroup move warm-up off: {}", st.ToString());

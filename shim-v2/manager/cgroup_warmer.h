@@ -43,8 +43,22 @@ struct InPlaceMove {
 };
 absl::StatusOr<InPlaceMove> InPlaceMoveOf(const cgroup::CgroupLayout& thread_layout, pid_t tid);
 
-// Moves the calling thread into its own cgroup (see above); waits as long as the kernel makes it.
-absl::Status MoveThreadInPlace();
+// Moves the calling thread into its own cgroup (see above), as often as asked: the file is found
+// (from /proc/thread-self/cgroup and mountinfo, which grows with every container's mounts) and
+// opened once, so a repeat is one write. Each Move waits as long as the kernel makes it.
+class InPlaceMover {
+ public:
+  static absl::StatusOr<InPlaceMover> ForCallingThread();
+  InPlaceMover(InPlaceMover&& other) noexcept;
+  InPlaceMover& operator=(InPlaceMover&&) = delete;
+  ~InPlaceMover();
+  absl::Status Move() const;
+
+ private:
+  InPlaceMover(int fd, InPlaceMove move) : fd_(fd), move_(std::move(move)) {}
+  int fd_;
+  InPlaceMove move_;
+};
 
 class CgroupWarmer {
  public:

@@ -36,17 +36,8 @@ struct Output {
 // posix_spawn (no allocation between fork and exec) with cwd, own process group, stdin from a
 // pipe, stdout (and stderr, merged or separate) into pipes. Kills the child at the deadline.
 absl::StatusOr<Output> Spawn(const std::vector<std::string>& args, const std::string& cwd,
-                             const std::vector<std::string>& extra_env, const std::string& input,
+                             const std::vector<std::string>& env, const std::string& input,
                              bool merge_stderr, absl::Duration timeout) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv = *e;
-    std::string key = kv.substr(0, kv.find('='));
-    bool overridden = false;
-    for (const auto& x : extra_env) overridden |= absl::StartsWith(x, key + "=");
-    if (!overridden) env.push_back(kv);
-  }
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> argv, envp;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -134,18 +125,28 @@ absl::StatusOr<Output> Spawn(const std::vector<std::string>& args, const std::st
   return result;
 }
 
-std::vector<std::string> BaseArgs(const ShimCommand& cmd) {
-  std::vector<std::string> args = {cmd.binary, "-namespace", cmd.ns, "-address", cmd.grpc_address,
-                                   "-publish-binary", cmd.publish_binary};
-  return args;
-}
-
-std::vector<std::string> Env(const ShimCommand& cmd) {
-  return {"GOMAXPROCS=2", "TTRPC_ADDRESS=" + cmd.ttrpc_address, "GRPC_ADDRESS=" + cmd.grpc_address,
-          "NAMESPACE=" + cmd.ns};
-}
-
 }  // namespace
+
+std::vector<std::string> ShimBaseArgs(const ShimCommand& cmd) {
+  return {cmd.binary, "-namespace", cmd.ns, "-address", cmd.grpc_address,
+          "-publish-binary", cmd.publish_binary};
+}
+
+std::vector<std::string> ShimEnvironment(const ShimCommand& cmd) {
+  const std::vector<std::string> extra = {"GOMAXPROCS=2", "TTRPC_ADDRESS=" + cmd.ttrpc_address,
+                                          "GRPC_ADDRESS=" + cmd.grpc_address,
+                                          "NAMESPACE=" + cmd.ns};
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    bool overridden = false;
+    for (const auto& x : extra) overridden |= absl::StartsWith(x, key + "=");
+    if (!overridden) env.push_back(kv);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
 
 std::string ShimBinaryName(const std::string& runtime) {
   std::vector<std::string> parts = absl::StrSplit(runtime, '.');
@@ -185,11 +186,11 @@ absl::StatusOr<std::string> ResolveShimBinary(const std::string& runtime,
 
 absl::StatusOr<std::string> RunShimStart(const ShimCommand& cmd, const std::string& options,
                                          absl::Duration timeout) {
-  std::vector<std::string> args = BaseArgs(cmd);
+  std::vector<std::string> args = ShimBaseArgs(cmd);
   args.insert(args.end(), {"-id", cmd.id});
   if (cmd.debug) args.push_back("-debug");
   args.push_back("start");
-  BERTH_ASSIGN_OR_RETURN(Output out, Spawn(args, cmd.bundle, Env(cmd), options,
+  BERTH_ASSIGN_OR_RETURN(Output out, Spawn(args, cmd.bundle, ShimEnvironment(cmd), options,
                                            /*merge_stderr=*/true, timeout));
   std::string text(absl::StripAsciiWhitespace(out.out));
   if (out.exit_code != 0) {
@@ -202,9 +203,9 @@ absl::StatusOr<std::string> RunShimStart(const ShimCommand& cmd, const std::stri
 
 absl::StatusOr<::containerd::task::v2::DeleteResponse> RunShimDelete(const ShimCommand& cmd,
                                                                      absl::Duration timeout) {
-  std::vector<std::string> args = BaseArgs(cmd);
+  std::vector<std::string> args = ShimBaseArgs(cmd);
   args.insert(args.end(), {"-id", cmd.id, "-bundle", cmd.bundle, "delete"});
-  BERTH_ASSIGN_OR_RETURN(Output out, Spawn(args, cmd.bundle, Env(cmd), "",
+  BERTH_ASSIGN_OR_RETURN(Output out, Spawn(args, cmd.bundle, ShimEnvironment(cmd), "",
                                            /*merge_stderr=*/false, timeout));
   if (out.exit_code != 0) {
     return absl::InternalError(absl::StrCat("shim ", cmd.binary, " delete (exit ", out.exit_code,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -21,6 +22,11 @@ struct ShimCommand {
   std::string grpc_address, ttrpc_address, publish_binary;
   bool debug = false;
 };
+
+// <binary> -namespace NS -address A -publish-binary P: what every shim command line starts with.
+std::vector<std::string> ShimBaseArgs(const ShimCommand& cmd);
+// The daemon's environment with containerd's additions above (GOMAXPROCS, TTRPC_ADDRESS, ...).
+std::vector<std::string> ShimEnvironment(const ShimCommand& cmd);
 
 // "io.containerd.runc.v2" -> "containerd-shim-runc-v2"; "" when the name has < 2 dot parts.
 std::string ShimBinaryName(const std::string& runtime);

@@ -12,6 +12,7 @@
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "shim-v2/manager/binary.h"
+#include "shim-v2/manager/own_shim.h"
 
 namespace berth::runtime {
 namespace {
@@ -119,7 +120,8 @@ absl::StatusOr<std::shared_ptr<Shim>> TaskManager::Create(const std::string& ns,
     std::string stdin_bytes = topts.type_url().empty() ? "" : topts.SerializeAsString();
     ShimCommand cmd = CommandFor(bundle, binary);
     int log_fd = OpenShimLog(bundle.path);
-    auto address = RunShimStart(cmd, stdin_bytes);
+    auto address = IsOwnShim(binary) ? StartOwnShim(cmd, ShimGroup(id, opts.spec))
+                                     : RunShimStart(cmd, stdin_bytes);
     if (!address.ok()) {
       if (log_fd >= 0) ::close(log_fd);
       (void)bundle.Delete();

@@ -31,7 +31,7 @@
 #include "shim-v2/shim/reaper.h"
 #include "shim-v2/shim/runc_runtime.h"
 #include "shim-v2/shim/service.h"
-#include "shim-v2/shim/sha256.h"
+#include "shim-v2/socket/socket_address.h"
 #include "shim-v2/shim/stats.h"
 #include "shim-v2/shim/text_pages.h"
 #include "shim-v2/ttrpc/server.h"
@@ -40,17 +40,12 @@
 namespace berth::shim {
 namespace {
 
-constexpr char kSocketRoot[] = "/run/containerd/s";
 constexpr char kDefaultRoot[] = "/run/containerd/berth";
 constexpr char kRuntimeFile[] = ".berth-runtime";  // "binary\nroot\n", for `delete`
 
 std::string Cwd() {
   char buf[4096];
   return getcwd(buf, sizeof(buf)) != nullptr ? std::string(buf) : std::string(".");
-}
-
-std::string SocketPath(const std::string& address) {
-  return absl::StartsWith(address, "unix://") ? address.substr(7) : address;
 }
 
 // The OCI runtime: in-process berth::executor unless a runtime binary is named (runc Options
@@ -78,37 +73,6 @@ std::unique_ptr<Runtime> MakeRuntime(const std::string& ns, const std::string& b
   return NewRuntime(binary, root, bundle);
 }
 
-absl::StatusOr<int> Listen(const std::string& path) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(sa.sun_path)) return absl::InvalidArgumentError("socket path too long");
-  memcpy(sa.sun_path, path.data(), path.size());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("socket");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    absl::Status st = ErrnoStatus(absl::StrCat("bind ", path));
-    close(fd);
-    return st;
-  }
-  chmod(path.c_str(), 0600);
-  if (listen(fd, 16) != 0) {
-    absl::Status st = ErrnoStatus("listen");
-    close(fd);
-    return st;
-  }
-  return fd;
-}
-
-bool CanConnect(const std::string& path) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
-}
-
 int Fail(const absl::Status& st) {
   fprintf(stderr, "containerd-shim-berth-v2: %s\n", st.ToString().c_str());
   return 1;
@@ -125,21 +89,15 @@ int Start(const Flags& f) {
     group = info->sandbox_id;
   }
   std::string address = SocketAddress(f.address, f.ns, group);
-  std::string path = SocketPath(address);
-  (void)berth::fs::MkdirAll(kSocketRoot, 0711);
-  absl::StatusOr<int> lfd = Listen(path);
-  if (!lfd.ok() && lfd.status().code() != absl::StatusCode::kInvalidArgument) {
-    if (CanConnect(path)) {
-      // The group's shim is running: share it.
-      if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600);
-          !st.ok()) {
-        return Fail(st);
-      }
-      printf("%s", address.c_str());
-      return 0;
+  absl::StatusOr<int> lfd = ListenOrShare(address);
+  if (lfd.ok() && *lfd < 0) {
+    // The group's shim is running: share it.
+    if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600);
+        !st.ok()) {
+      return Fail(st);
     }
-    unlink(path.c_str());
-    lfd = Listen(path);
+    printf("%s", address.c_str());
+    return 0;
   }
   if (!lfd.ok()) return Fail(lfd.status());
   char self[4096];
@@ -263,7 +221,7 @@ int Serve(const Flags& f) {
   SetDebug(f.debug);
   int lfd = 3;
   if (!f.socket.empty()) {
-    absl::StatusOr<int> l = Listen(SocketPath(f.socket));
+    absl::StatusOr<int> l = ListenUnix(SocketPath(f.socket));
     if (!l.ok()) return Fail(l.status());
     lfd = *l;
   } else {
@@ -351,14 +309,6 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args) {
     *dst = value;
   }
   return f;
-}
-
-std::string SocketAddress(const std::string& containerd_address, const std::string& ns,
-                          const std::string& id) {
-  // filepath.Join(socketPath, ns, id): cleaned, single slashes.
-  std::string joined = absl::StrCat(containerd_address, "/", ns, "/", id);
-  while (joined.find("//") != std::string::npos) joined.replace(joined.find("//"), 2, "/");
-  return absl::StrCat("unix://", kSocketRoot, "/", Sha256Hex(joined));
 }
 
 int RunShim(int argc, char** argv) {

@@ -31,10 +31,6 @@ struct Flags {
 // the action. InvalidArgument for an unknown flag or a missing value.
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args);
 
-// "unix:///run/containerd/s/<hex sha256 of address/ns/id>" (containerd's SocketAddress).
-std::string SocketAddress(const std::string& containerd_address, const std::string& ns,
-                          const std::string& id);
-
 // The whole program; returns the exit code.
 int RunShim(int argc, char** argv);
 

@@ -1,5 +1,6 @@
 #include "gtest/gtest.h"
-#include "shim-v2/shim/sha256.h"
+#include "shim-v2/socket/sha256.h"
+#include "shim-v2/socket/socket_address.h"
 #include "shim-v2/shim/shim.h"
 
 namespace berth::shim {

@@ -1,4 +1,4 @@
-#include "shim-v2/shim/sha256.h"
+#include "shim-v2/socket/sha256.h"
 
 #include <cstdint>
 

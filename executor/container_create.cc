@@ -13,12 +13,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
+#include "executor/background_netns.h"
 #include "executor/builder.h"
 #include "executor/executor.h"
 #include "executor/hooks.h"
@@ -182,6 +184,10 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   BERTH_ASSIGN_OR_RETURN(p.spec, LoadSpec(bundle));
   if (!p.spec.process) return absl::InvalidArgumentError("config.json has no process");
   BERTH_RETURN_IF_ERROR(PrepareNamespaces(p.spec, p));
+  // Made on another thread while the cgroup and the plans are (background_netns.h). With a new
+  // user namespace the network namespace must be made inside it: then the clone makes it.
+  std::optional<BackgroundNetns> netns;
+  if ((p.clone_flags & CLONE_NEWNET) && !(p.clone_flags & CLONE_NEWUSER)) netns.emplace();
 
   // Cgroup first: the rootfs plan bind-mounts its directories for a "cgroup" mount.
   BERTH_ASSIGN_OR_RETURN(CgroupLayout layout, DetectCgroupLayout());
@@ -264,6 +270,13 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   args.process = &p.process;
   args.kernel = &RealKernel();
 
+  if (netns) {
+    if (absl::StatusOr<int> fd = netns->Take(); fd.ok()) {
+      p.fds.push_back(*fd);
+      p.ns.join.push_back({*fd, CLONE_NEWNET});
+      p.clone_flags &= ~CLONE_NEWNET;
+    }  // else the clone makes it, as without the helper
+  }
   pid = CloneInit(p, args);
   int clone_errno = errno;
   close(sv[1]);

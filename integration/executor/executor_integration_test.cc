@@ -10,7 +10,9 @@
 
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/fs.h"
 #include "executor/executor.h"
 #include "gmock/gmock.h"
@@ -185,6 +187,21 @@ TEST_F(ExecutorIntegrationTest, MaskedKcoreAndReadonlyProcSys) {
   auto [code, out] = Run();
   EXPECT_THAT(out, HasSubstr("0\n"));
   EXPECT_THAT(out, HasSubstr("ro"));
+}
+
+// The network namespace is made on a helper thread and joined (background_netns.h): the
+// container must still get a fresh one of its own, with nothing but a loopback device.
+TEST_F(ExecutorIntegrationTest, FreshNetworkNamespace) {
+  Args({"sh", "-c", "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1"});
+  auto [code, out] = Run();
+  EXPECT_EQ(code, 0) << out;
+  char host[64] = {};
+  ASSERT_GT(readlink("/proc/self/ns/net", host, sizeof(host) - 1), 0);
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << out;
+  EXPECT_THAT(lines[0], ::testing::StartsWith("net:["));
+  EXPECT_NE(lines[0], host);
+  EXPECT_EQ(absl::StripAsciiWhitespace(lines[1]), "lo");
 }
 
 TEST_F(ExecutorIntegrationTest, UserNamespaceMapping) {

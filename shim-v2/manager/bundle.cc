@@ -51,13 +51,13 @@ absl::StatusOr<Bundle> Bundle::Create(const std::string& state, const std::strin
   return b;
 }
 
-absl::Status Bundle::Delete() const {
+absl::Status Bundle::Delete(Trash* state_trash, Trash* root_trash) const {
   std::string rootfs = absl::StrCat(path, "/rootfs");
   // The shim unmounts the rootfs on Delete; a dead shim may not have.
   while (::umount2(rootfs.c_str(), MNT_DETACH) == 0) {
   }
-  absl::Status st = fs::RemoveAll(path);
-  absl::Status wst = fs::RemoveAll(work_dir);
+  absl::Status st = state_trash != nullptr ? state_trash->Discard(path) : fs::RemoveAll(path);
+  absl::Status wst = root_trash != nullptr ? root_trash->Discard(work_dir) : fs::RemoveAll(work_dir);
   if (!st.ok()) return Annotate(st, absl::StrCat("delete bundle ", path));
   return Annotate(wst, absl::StrCat("delete work dir ", work_dir));
 }

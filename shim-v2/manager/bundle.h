@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "shim-v2/manager/trash.h"
 
 namespace berth::runtime {
 
@@ -37,8 +38,9 @@ struct Bundle {
   static Bundle At(const std::string& state, const std::string& root, const std::string& ns,
                    const std::string& id);
 
-  // Unmounts a rootfs left mounted (lazily) and removes the bundle and work dirs.
-  absl::Status Delete() const;
+  // Unmounts a rootfs left mounted (lazily) and removes the bundle and work dirs: in place, or
+  // through the trash of their file systems (trash.h).
+  absl::Status Delete(Trash* state_trash = nullptr, Trash* root_trash = nullptr) const;
 
   absl::Status WriteExit(const Exit& exit) const;
   std::optional<Exit> ReadExit() const;

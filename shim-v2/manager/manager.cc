@@ -221,7 +221,7 @@ absl::StatusOr<Exit> TaskManager::Delete(const std::string& ns, const std::strin
   shim->Close();
   if (dead) {
     CleanupDead(shim->bundle(), shim->binary(), /*publish=*/false);
-  } else if (absl::Status st = shim->bundle().Delete(); !st.ok()) {
+  } else if (absl::Status st = shim->bundle().Delete(&state_trash_, &root_trash_); !st.ok()) {
     log::Get("runtime")->warn("task {}/{}: {}", ns, id, st.ToString());
   }
   if (shim_err.ok()) {
@@ -360,6 +360,7 @@ void TaskManager::LoadExisting() {
   (void)fs::MkdirAll(options_.root, 0711);
   std::vector<std::thread> loaders;
   for (const std::string& ns : ListDir(options_.state)) {
+    if (ns.starts_with('.')) continue;  // the trash
     for (const std::string& id : ListDir(options_.state + "/" + ns)) {
       Bundle b = Bundle::At(options_.state, options_.root, ns, id);
       loaders.emplace_back([this, b] { LoadOne(b); });

@@ -20,6 +20,7 @@
 #include "shim-v2/manager/binary.h"
 #include "shim-v2/manager/bundle.h"
 #include "shim-v2/manager/cgroup_warmer.h"
+#include "shim-v2/manager/trash.h"
 #include "shim-v2/manager/shim.h"
 
 namespace berth::runtime {
@@ -98,6 +99,10 @@ class TaskManager {
   // Shared with the exchange's listener, which warms on /containers/create and
   // /tasks/exec-added: the earlier the warm-up, the more it hides.
   std::shared_ptr<CgroupWarmer> cgroup_warmer_ = std::make_shared<CgroupWarmer>();
+  // Deleted bundles and work dirs, removed in the background (names starting with '.' are
+  // never namespaces, so the start-up scan skips them).
+  Trash state_trash_{Trash::DirIn(options_.state)};
+  Trash root_trash_{Trash::DirIn(options_.root)};
 };
 
 }  // namespace berth::runtime

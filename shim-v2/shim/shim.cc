@@ -31,9 +31,9 @@
 #include "shim-v2/shim/reaper.h"
 #include "shim-v2/shim/runc_runtime.h"
 #include "shim-v2/shim/service.h"
-#include "shim-v2/socket/socket_address.h"
 #include "shim-v2/shim/stats.h"
 #include "shim-v2/shim/text_pages.h"
+#include "shim-v2/socket/socket_address.h"
 #include "shim-v2/ttrpc/server.h"
 #include "shim-v2/ttrpc/thread.h"
 

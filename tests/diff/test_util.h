@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/fs.h"
 #include "plugins/diff/diff.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::diff::testing {
 
@@ -176,23 +177,7 @@ inline std::string Sha256Of(const std::string& data) {
   return h.Digest();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/berth-diff-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { (void)fs::RemoveAll(path_); }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const {
-    std::string p = absl::StrCat(path_, "/", name);
-    ::mkdir(p.c_str(), 0755);
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+using ::berth::test_support::TempDir;
 
 inline std::string ReadAll(const std::string& path) {
   auto r = fs::ReadFile(path);

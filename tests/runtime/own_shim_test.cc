@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "shim-v2/manager/own_shim.h"
 #include "shim-v2/socket/socket_address.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::runtime {
 namespace {
@@ -19,9 +20,6 @@ namespace {
 class OwnShimTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/berth-own-shim-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     // A grpc address of our own: the socket's name is a hash of it, so runs never collide.
     cmd_ = ShimCommand{"", "ns1", "c1", dir_, dir_ + "/d.sock", dir_ + "/d.sock.ttrpc", "/p"};
   }
@@ -29,7 +27,6 @@ class OwnShimTest : public ::testing::Test {
     if (auto pid = fs::ReadFile(dir_ + "/pid"); pid.ok()) ::kill(atoi(pid->c_str()), SIGKILL);
     ::unlink(shim::SocketPath(shim::SocketAddress(cmd_.grpc_address, "ns1", "c1")).c_str());
     ::unlink(shim::SocketPath(shim::SocketAddress(cmd_.grpc_address, "ns1", "pod")).c_str());
-    ASSERT_TRUE(fs::RemoveAll(dir_).ok());
   }
   // A stand-in server: records what it got, then keeps fd 3 open for `seconds`.
   std::string FakeShim(int seconds) {
@@ -55,7 +52,8 @@ class OwnShimTest : public ::testing::Test {
     }
     return "";
   }
-  std::string dir_;
+  berth::test_support::TempDir tmp_{"own-shim-test"};
+  const std::string dir_ = tmp_.path();
   ShimCommand cmd_;
 };
 

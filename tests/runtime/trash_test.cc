@@ -1,6 +1,5 @@
 // The manager's trash: a discarded directory's name is free at once, the directory goes in the
 // background, and what a previous daemon left in the trash goes after a start.
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,18 +7,13 @@
 #include "core/fs.h"
 #include "gtest/gtest.h"
 #include "shim-v2/manager/trash.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::runtime {
 namespace {
 
 class TrashTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-trash-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { ASSERT_TRUE(fs::RemoveAll(dir_).ok()); }
   void MakeTree(const std::string& path) {
     ASSERT_TRUE(fs::MkdirAll(path + "/sub/deeper").ok());
     ASSERT_TRUE(fs::WriteFileAtomic(path + "/file", "x").ok());
@@ -30,7 +24,8 @@ class TrashTest : public ::testing::Test {
     std::error_code ec;
     return std::filesystem::is_empty(dir, ec) && !ec;
   }
-  std::string dir_;
+  berth::test_support::TempDir tmp_{"trash-test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(TrashTest, DiscardFreesTheNameAtOnceAndRemovesInTheBackground) {

@@ -36,11 +36,13 @@ struct DetachedSpawn {
 };
 
 // The intermediate of a double spawn: runs on the daemon's memory (CLONE_VM) while the calling
-// thread waits (CLONE_VFORK), spawns the server and exits, which hands the server to init.
+// thread waits (CLONE_VFORK), spawns the server and ends, which hands the server to init.
+// Returning ends it (clone's wrapper exits with the value); a noreturn _exit here would make
+// ASan builds complain about the unfamiliar stack.
 int SpawnAndExit(void* arg) {
   auto* s = static_cast<DetachedSpawn*>(arg);
   s->rc = ::posix_spawn(&s->pid, s->path, s->actions, s->attr, s->argv, s->envp);
-  _exit(0);
+  return 0;
 }
 
 absl::StatusOr<pid_t> SpawnDetached(DetachedSpawn& s) {

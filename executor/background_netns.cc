@@ -2,35 +2,109 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/status.h"
 
 namespace berth::executor {
+namespace {
 
-BackgroundNetns::BackgroundNetns()
-    : helper_([this] {
-        // Namespaces belong to threads: this moves only the helper, which ends right after.
-        if (unshare(CLONE_NEWNET) != 0) {
-          fd_ = -errno;
-          return;
-        }
-        int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        fd_ = fd >= 0 ? fd : -errno;
-      }) {}
+// The helper, between clone() and _exit(): system calls only. Sends the fd of a new network
+// namespace, or an errno byte without one.
+[[noreturn]] void MakeAndSend(int sock) {
+  unsigned char err = 0;
+  int fd = -1;
+  if (unshare(CLONE_NEWNET) != 0 || (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+    err = static_cast<unsigned char>(errno);
+  }
+  iovec iov{&err, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (fd >= 0) {
+    memset(control, 0, sizeof(control));
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  sendmsg(sock, &msg, MSG_NOSIGNAL);
+  _exit(0);
+}
+
+}  // namespace
+
+BackgroundNetns::BackgroundNetns() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    start_errno_ = errno;
+    return;
+  }
+  // fork()-like: the helper runs on a copy of this process (no interceptor, no atfork handler).
+  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr,
+                                         nullptr, nullptr, nullptr));
+  if (pid == 0) {
+    close(sv[0]);
+    MakeAndSend(sv[1]);
+  }
+  start_errno_ = pid < 0 ? errno : 0;
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return;
+  }
+  sock_ = sv[0];
+  pid_ = pid;
+}
 
 BackgroundNetns::~BackgroundNetns() {
-  if (helper_.joinable()) helper_.join();
-  if (!taken_ && fd_ >= 0) close(fd_);
+  if (sock_ >= 0) close(sock_);  // a helper still sending gets EPIPE and ends
+  Reap();
+}
+
+void BackgroundNetns::Reap() {
+  if (pid_ <= 0) return;
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
 }
 
 absl::StatusOr<int> BackgroundNetns::Take() {
-  if (helper_.joinable()) helper_.join();
-  taken_ = true;
-  if (fd_ < 0) return ErrnoStatus(-fd_, "create network namespace");
-  return fd_;
+  if (sock_ < 0) return ErrnoStatus(start_errno_ != 0 ? start_errno_ : EBADF, "start netns helper");
+  unsigned char err = 0;
+  iovec iov{&err, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  while ((n = recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  int recv_errno = errno;
+  close(sock_);
+  sock_ = -1;
+  Reap();
+  if (n < 0) return ErrnoStatus(recv_errno, "receive network namespace");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (n == 1 && err == 0 && c != nullptr && c->cmsg_type == SCM_RIGHTS) {
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+  }
+  return ErrnoStatus(err != 0 ? err : EPROTO, "create network namespace");
 }
 
 }  // namespace berth::executor

@@ -1,4 +1,4 @@
-// A network namespace made on a helper thread while the caller does other work.
+// A network namespace made by a helper process while the caller does other work.
 //
 // A new network namespace is the dearest part of a container's clone(): ~0.6 ms of the
 // cloning thread's time here (the kernel sets up loopback, sysctl tables and every
@@ -6,9 +6,14 @@
 // these before it makes the container's cgroups and plans (~1 ms), then clones the init
 // without CLONE_NEWNET and has it join this namespace with setns - the same fresh namespace,
 // owned by the same user namespace, made on the other CPU meanwhile.
+//
+// A process, not a thread: Create runs in the shim's forked helper, a child of a multithreaded
+// process, where starting a thread can block on a lock another thread of the shim held when it
+// forked (ASan's allocator and thread registry do not reset across fork). The helper makes only
+// system calls and hands the namespace back over a socket.
 #pragma once
 
-#include <thread>
+#include <sys/types.h>
 
 #include "absl/status/statusor.h"
 
@@ -16,8 +21,8 @@ namespace berth::executor {
 
 class BackgroundNetns {
  public:
-  BackgroundNetns();   // starts the helper thread
-  ~BackgroundNetns();  // waits for it; closes a namespace nobody took
+  BackgroundNetns();   // starts the helper
+  ~BackgroundNetns();  // reaps it; closes a namespace nobody took
   BackgroundNetns(const BackgroundNetns&) = delete;
   BackgroundNetns& operator=(const BackgroundNetns&) = delete;
 
@@ -26,9 +31,11 @@ class BackgroundNetns {
   absl::StatusOr<int> Take();
 
  private:
-  int fd_ = -1;  // or -errno; written by the helper before it ends
-  bool taken_ = false;
-  std::thread helper_;
+  void Reap();
+
+  int sock_ = -1;    // our end of the socket pair the helper sends the namespace on
+  pid_t pid_ = -1;
+  int start_errno_ = 0;
 };
 
 }  // namespace berth::executor

@@ -184,7 +184,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   BERTH_ASSIGN_OR_RETURN(p.spec, LoadSpec(bundle));
   if (!p.spec.process) return absl::InvalidArgumentError("config.json has no process");
   BERTH_RETURN_IF_ERROR(PrepareNamespaces(p.spec, p));
-  // Made on another thread while the cgroup and the plans are (background_netns.h). With a new
+  // Made by a helper process while the cgroup and the plans are (background_netns.h). With a new
   // user namespace the network namespace must be made inside it: then the clone makes it.
   std::optional<BackgroundNetns> netns;
   if ((p.clone_flags & CLONE_NEWNET) && !(p.clone_flags & CLONE_NEWUSER)) netns.emplace();

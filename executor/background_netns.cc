@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/fd_passing.h"
 #include "core/status.h"
 
 namespace berth::executor {
@@ -24,22 +25,7 @@ namespace {
   if (unshare(CLONE_NEWNET) != 0 || (fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
     err = static_cast<unsigned char>(errno);
   }
-  iovec iov{&err, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0) {
-    memset(control, 0, sizeof(control));
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  sendmsg(sock, &msg, MSG_NOSIGNAL);
+  fdpass::SendWithFd(sock, &err, 1, fd);
   _exit(0);
 }
 
@@ -83,27 +69,14 @@ void BackgroundNetns::Reap() {
 absl::StatusOr<int> BackgroundNetns::Take() {
   if (sock_ < 0) return ErrnoStatus(start_errno_ != 0 ? start_errno_ : EBADF, "start netns helper");
   unsigned char err = 0;
-  iovec iov{&err, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  ssize_t n;
-  while ((n = recvmsg(sock_, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
-  int recv_errno = errno;
+  int fd = -1;
+  ssize_t n = fdpass::RecvWithFd(sock_, &err, 1, &fd);
   close(sock_);
   sock_ = -1;
   Reap();
-  if (n < 0) return ErrnoStatus(recv_errno, "receive network namespace");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (n == 1 && err == 0 && c != nullptr && c->cmsg_type == SCM_RIGHTS) {
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    return fd;
-  }
+  if (n < 0) return ErrnoStatus(static_cast<int>(-n), "receive network namespace");
+  if (n == 1 && err == 0 && fd >= 0) return fd;
+  if (fd >= 0) close(fd);
   return ErrnoStatus(err != 0 ? err : EPROTO, "create network namespace");
 }
 

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/fd_passing.h"
 #include "executor/kernel.h"
 
 namespace berth::executor {
@@ -96,23 +97,8 @@ class LinuxKernel final : public Kernel {
     return Ret(::ioctl(fd, request, arg));
   }
   int SendFd(int sock, const char* name, int fd) override {
-    char control[CMSG_SPACE(sizeof(int))];
-    memset(control, 0, sizeof(control));
-    struct iovec iov;
-    iov.iov_base = const_cast<char*>(name);
-    iov.iov_len = strlen(name);
-    struct msghdr msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-    return Ret(::sendmsg(sock, &msg, 0));
+    ssize_t n = fdpass::SendWithFd(sock, name, strlen(name), fd);
+    return n < 0 ? static_cast<int>(n) : 0;
   }
   int Unshare(int flags) override { return Ret(::unshare(flags)); }
   int Setns(int fd, int nstype) override { return Ret(::setns(fd, nstype)); }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/fd_passing.h"
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "shim-v2/shim/log.h"
@@ -72,25 +73,11 @@ absl::StatusOr<int> OpenWriter(const std::string& path) {
 }
 
 absl::StatusOr<int> RecvFd(int sock) {
-  char data[1];
-  iovec iov{data, sizeof(data)};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof(ctrl);
-  ssize_t r;
-  do {
-    r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (r < 0 && errno == EINTR);
-  if (r < 0) return ErrnoStatus("recvmsg console");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) {
-    return absl::InternalError("console socket: no fd received");
-  }
+  char name[1];  // the sender's terminal name: not needed
   int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  ssize_t n = fdpass::RecvWithFd(sock, name, sizeof(name), &fd);
+  if (n < 0) return ErrnoStatus(static_cast<int>(-n), "recvmsg console");
+  if (fd < 0) return absl::InternalError("console socket: no fd received");
   return fd;
 }
 

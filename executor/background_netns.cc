@@ -38,8 +38,8 @@ BackgroundNetns::BackgroundNetns() {
     return;
   }
   // fork()-like: the helper runs on a copy of this process (no interceptor, no atfork handler).
-  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr,
-                                         nullptr, nullptr, nullptr));
+  pid_t pid = static_cast<pid_t>(
+      syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr, nullptr));
   if (pid == 0) {
     close(sv[0]);
     MakeAndSend(sv[1]);

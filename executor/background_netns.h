@@ -33,7 +33,7 @@ class BackgroundNetns {
  private:
   void Reap();
 
-  int sock_ = -1;    // our end of the socket pair the helper sends the namespace on
+  int sock_ = -1;  // our end of the socket pair the helper sends the namespace on
   pid_t pid_ = -1;
   int start_errno_ = 0;
 };

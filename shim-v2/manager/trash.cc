@@ -56,9 +56,9 @@ void Trash::Enqueue(std::string path) {
 
 void Trash::Drain() {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](Trash* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->queue_.empty() && !t->busy_; },
-      this));
+  const auto idle =
+      +[](Trash* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return t->queue_.empty() && !t->busy_; };
+  mu_.Await(absl::Condition(idle, this));
 }
 
 void Trash::Loop() {
@@ -67,9 +67,10 @@ void Trash::Loop() {
     {
       absl::MutexLock lock(&mu_);
       busy_ = false;
-      mu_.Await(absl::Condition(
-          +[](Trash* t) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !t->queue_.empty() || t->stopping_; },
-          this));
+      const auto has_work = +[](Trash* t) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !t->queue_.empty() || t->stopping_;
+      };
+      mu_.Await(absl::Condition(has_work, this));
       if (queue_.empty()) return;  // stopping, and nothing left
       path = std::move(queue_.front());
       queue_.pop_front();

@@ -33,7 +33,8 @@ TEST_F(FdPassingTest, TheFdArrivesWithThePayloadAndIsCloseOnExec) {
   ASSERT_EQ(RecvWithFd(sv_[1], buf, sizeof(buf), &got), 4);
   EXPECT_STREQ(buf, "pty0");
   ASSERT_GE(got, 0);
-  struct stat a {}, b {};
+  struct stat a;
+  struct stat b;
   ASSERT_EQ(fstat(sent, &a), 0);
   ASSERT_EQ(fstat(got, &b), 0);
   EXPECT_EQ(a.st_ino, b.st_ino);

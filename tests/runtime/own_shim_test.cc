@@ -1,7 +1,9 @@
 // The daemon starting our own shim's server without `start`: the serving command line, the
 // socket on fd 3, a server that is not the daemon's child, group sharing.
-#include <stdlib.h>
+#include "shim-v2/manager/own_shim.h"
+
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "absl/strings/match.h"
@@ -10,7 +12,6 @@
 #include "absl/time/clock.h"
 #include "core/fs.h"
 #include "gtest/gtest.h"
-#include "shim-v2/manager/own_shim.h"
 #include "shim-v2/socket/socket_address.h"
 #include "tests/support/temp_dir.h"
 
@@ -80,8 +81,8 @@ TEST_F(OwnShimTest, SpawnsTheServingCommandLineOnTheSocketDetached) {
   std::vector<std::string> lines = absl::StrSplit(WaitForArgs(), '\n');
   ASSERT_GE(lines.size(), 4u);
   // The serving form: no action word (shim.h).
-  EXPECT_EQ(lines[0], absl::StrCat("-namespace ns1 -address ", dir_,
-                                   "/d.sock -publish-binary /p -id c1"));
+  EXPECT_EQ(lines[0],
+            absl::StrCat("-namespace ns1 -address ", dir_, "/d.sock -publish-binary /p -id c1"));
   EXPECT_EQ(lines[1], dir_);
   EXPECT_TRUE(absl::StartsWith(lines[2], "socket:[")) << lines[2];
   std::vector<std::string> ppid_ns = absl::StrSplit(lines[3], ' ');

@@ -1,12 +1,13 @@
 // The manager's trash: a discarded directory's name is free at once, the directory goes in the
 // background, and what a previous daemon left in the trash goes after a start.
+#include "shim-v2/manager/trash.h"
+
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "core/fs.h"
 #include "gtest/gtest.h"
-#include "shim-v2/manager/trash.h"
 #include "tests/support/temp_dir.h"
 
 namespace berth::runtime {

@@ -20,8 +20,8 @@
 #include "shim-v2/manager/binary.h"
 #include "shim-v2/manager/bundle.h"
 #include "shim-v2/manager/cgroup_warmer.h"
-#include "shim-v2/manager/trash.h"
 #include "shim-v2/manager/shim.h"
+#include "shim-v2/manager/trash.h"
 
 namespace berth::runtime {
 

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "core/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "shim-v2/socket/server_spawn.h"
 #include "shim-v2/socket/socket_address.h"
 
 namespace berth::runtime {
@@ -89,9 +90,8 @@ absl::StatusOr<std::string> StartOwnShim(const ShimCommand& cmd, const std::stri
   BERTH_ASSIGN_OR_RETURN(int listener, shim::ListenOrShare(address));
   if (listener < 0) return address;  // the group's shim serves this task too
   absl::Cleanup close_listener = [listener] { ::close(listener); };
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull < 0) return ErrnoStatus("open /dev/null");
-  absl::Cleanup close_devnull = [devnull] { ::close(devnull); };
+  shim::ServerSpawnSetup setup(listener, cmd.bundle);
+  BERTH_RETURN_IF_ERROR(setup.status());
 
   // The serving command line `start` runs (shim.h): no action word, the socket as fd 3.
   std::vector<std::string> args = ShimBaseArgs(cmd);
@@ -104,24 +104,8 @@ absl::StatusOr<std::string> StartOwnShim(const ShimCommand& cmd, const std::stri
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd : {0, 1, 2}) posix_spawn_file_actions_adddup2(&actions, devnull, fd);
-  posix_spawn_file_actions_adddup2(&actions, listener, 3);  // clears FD_CLOEXEC
-  posix_spawn_file_actions_addchdir_np(&actions, cmd.bundle.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  DetachedSpawn spawn{cmd.binary.c_str(), argv.data(), envp.data(), &actions, &attr};
+  DetachedSpawn spawn{cmd.binary.c_str(), argv.data(), envp.data(), setup.actions(), setup.attr()};
   absl::StatusOr<pid_t> pid = SpawnDetached(spawn);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (!pid.ok()) {
     ::unlink(shim::SocketPath(address).c_str());
     return pid.status();

@@ -33,6 +33,7 @@
 #include "shim-v2/shim/service.h"
 #include "shim-v2/shim/stats.h"
 #include "shim-v2/shim/text_pages.h"
+#include "shim-v2/socket/server_spawn.h"
 #include "shim-v2/socket/socket_address.h"
 #include "shim-v2/ttrpc/server.h"
 #include "shim-v2/ttrpc/thread.h"
@@ -116,19 +117,10 @@ int Start(const Flags& f) {
   // posix_spawn (vfork + exec): this process resumes once the server has exec'd, and with it
   // the daemon, which reads our stdout until EOF - a forked child that waited for a CPU before
   // it dropped its copy of stdout held the daemon up for milliseconds on a busy host.
-  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  // stdout/stderr must not stay open: containerd reads our output until EOF.
-  for (int fd : {0, 1, 2}) posix_spawn_file_actions_adddup2(&fa, devnull, fd);
-  posix_spawn_file_actions_adddup2(&fa, *lfd, 3);  // clears FD_CLOEXEC, also when *lfd is 3
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  ServerSpawnSetup setup(*lfd, /*cwd=*/"");
+  if (!setup.status().ok()) return Fail(setup.status());
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rc = posix_spawn(&pid, "/proc/self/exe", setup.actions(), setup.attr(), argv.data(), environ);
   if (rc != 0) return Fail(ErrnoStatus(rc, "spawn shim server"));
   close(*lfd);
   if (absl::Status st = berth::fs::WriteFileReplace(bundle + "/address", address, 0600); !st.ok()) {

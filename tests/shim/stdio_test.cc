@@ -9,22 +9,15 @@
 #include <thread>
 
 #include "absl/time/clock.h"
-#include "core/fs.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::shim {
 namespace {
 
 class StdioTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/berth-stdio-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    out_ = dir_ + "/out";
-    ASSERT_EQ(::mkfifo(out_.c_str(), 0600), 0);
-  }
-  void TearDown() override { ASSERT_TRUE(fs::RemoveAll(dir_).ok()); }
+  void SetUp() override { ASSERT_EQ(::mkfifo(out_.c_str(), 0600), 0); }
 
   // Everything the fifo delivers to a reader until EOF.
   static std::string ReadAll(int fd) {
@@ -34,7 +27,8 @@ class StdioTest : public ::testing::Test {
     return got;
   }
 
-  std::string dir_, out_;
+  test_support::TempDir tmp_{"stdio-test"};
+  const std::string out_ = tmp_.path() + "/out";
 };
 
 // ctr opens its end from a goroutine that a loaded machine may run late: the output of a

@@ -1,7 +1,7 @@
 // Test-only: a real berthd for the CRI integration suites (integration/cri, integration/
 // cri_streaming). Forked with its root, state, socket (d.sock) and config.toml under `dir`,
 // its output in <dir>/daemon.log; BERTH_TEST_BERTHD runs another build of the daemon (its shim
-// must sit beside it). Needs BERTHD_CRI_BIN defined by the test target.
+// must sit beside it). Needs BERTHD_CRI_BIN defined by the test target, which links berth::mount.
 #pragma once
 
 #include <signal.h>
@@ -14,10 +14,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/mount/mountinfo.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/cri_api.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::cri_test {
 
@@ -114,5 +117,27 @@ class Daemon {
   std::unique_ptr<::runtime::v1::RuntimeService::Stub> rt_;
   std::unique_ptr<::runtime::v1::ImageService::Stub> img_;
 };
+
+// Ends a suite (TearDownTestSuite) in the order its pieces depend on: the pods a failed test
+// left, the daemon, then the suite's directory. What is still mounted below the directory by
+// then (a daemon killed mid-way leaves its pods' nsfs binds,
+// state/io.containerd.grpc.v1.cri/sandboxes/<id>/{ipc,uts,net}) is unmounted deepest first, so
+// that removing the directory takes everything. Either may be null; both are null afterwards.
+inline void EndSuite(Daemon*& daemon, std::unique_ptr<test_support::TempDir>& dir) {
+  if (daemon != nullptr) {
+    daemon->RemoveAllPods();
+    daemon->Stop();
+    delete daemon;
+    daemon = nullptr;
+  }
+  if (dir == nullptr) return;
+  // Detached (lazily): a shim orphaned by a killed daemon can still hold a namespace file open,
+  // which makes a plain umount EBUSY for as long as it lives; the holder keeps its reference.
+  absl::Status st = mount::UnmountRecursive(dir->path(), {.detach = true});
+  if (!st.ok()) {
+    std::fprintf(stderr, "unmount under %s: %s\n", dir->path().c_str(), st.ToString().c_str());
+  }
+  dir.reset();
+}
 
 }  // namespace berth::cri_test

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,12 +31,13 @@ constexpr char kUserImage[] = "berth.local/busybox-user:latest";
 // sandbox_image of the suite's daemon (integration/cri/make-pause-image.sh).
 constexpr char kPauseImage[] = "berth.local/pause:3.9";
 
+// /tmp/berth-cri-XXXXXX, made at its first use; TearDownTestSuite removes it (EndSuite).
+std::unique_ptr<berth::test_support::TempDir> suite_dir;
 std::string Dir() {
-  static std::string d = [] {
-    char tmpl[] = "/tmp/berth-cri-XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
-  return d;
+  if (suite_dir == nullptr) {
+    suite_dir = std::make_unique<berth::test_support::TempDir>("cri");
+  }
+  return suite_dir->path();
 }
 std::string Sock() { return Dir() + "/d.sock"; }
 using berth::cri_test::Ctx;
@@ -86,12 +88,7 @@ class CriTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
-    if (daemon_) {
-      daemon_->RemoveAllPods();
-      daemon_->Stop();
-    }
-    delete daemon_;
-    daemon_ = nullptr;
+    berth::cri_test::EndSuite(daemon_, suite_dir);
     if (std::system("ip link del berthcri0 2>/dev/null") != 0) {
     }
   }

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -32,12 +33,13 @@ using berth::cri::streaming::testing::SpdyClient;
 using berth::cri::streaming::testing::WsClient;
 constexpr char kImage[] = "berth.local/busybox:latest";
 
+// /tmp/berth-cri-stream-XXXXXX, made at its first use; TearDownTestSuite removes it (EndSuite).
+std::unique_ptr<berth::test_support::TempDir> suite_dir;
 std::string Dir() {
-  static std::string d = [] {
-    char tmpl[] = "/tmp/berth-cri-stream-XXXXXX";
-    return std::string(::mkdtemp(tmpl));
-  }();
-  return d;
+  if (suite_dir == nullptr) {
+    suite_dir = std::make_unique<berth::test_support::TempDir>("cri-stream");
+  }
+  return suite_dir->path();
 }
 std::string Sock() { return Dir() + "/d.sock"; }
 using berth::cri_test::Ctx;
@@ -104,12 +106,7 @@ class CriStreamingTest : public ::testing::Test {
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
   static void TearDownTestSuite() {
-    if (daemon_) {
-      daemon_->RemoveAllPods();
-      daemon_->Stop();
-    }
-    delete daemon_;
-    daemon_ = nullptr;
+    berth::cri_test::EndSuite(daemon_, suite_dir);
     if (std::system("ip link del berthcs0 2>/dev/null") != 0) {
     }
   }

@@ -14,14 +14,10 @@
 #include "cri/io.h"
 #include "cri/stream_runtime.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace berth::cri {
 namespace {
-
-std::string TempDir() {
-  char tmpl[] = "/tmp/berth-stream-rt-XXXXXX";
-  return ::mkdtemp(tmpl);
-}
 
 TEST(AttachPoint, TapsSeeOutputUntilRemoved) {
   AttachPoint ap;
@@ -44,7 +40,8 @@ TEST(AttachPoint, StdinFifoCarriesBytesAndClosesToEof) {
   AttachPoint ap;
   EXPECT_FALSE(ap.has_stdin());
   EXPECT_TRUE(absl::IsFailedPrecondition(ap.WriteStdin("x")));
-  std::string fifo = TempDir() + "/stdin";
+  test_support::TempDir tmp("stream-rt");
+  std::string fifo = tmp.path() + "/stdin";
   ASSERT_TRUE(ap.OpenStdin(fifo, /*once=*/true).ok());
   EXPECT_TRUE(ap.has_stdin());
   EXPECT_TRUE(ap.stdin_once());
@@ -64,7 +61,8 @@ TEST(AttachPoint, StdinFifoCarriesBytesAndClosesToEof) {
 }
 
 TEST(ContainerLogger, AttachPointSeesContainerOutputAndEnd) {
-  std::string dir = TempDir();
+  test_support::TempDir tmp("stream-rt");
+  const std::string& dir = tmp.path();
   ASSERT_TRUE(MakeFifo(dir + "/o").ok());
   ASSERT_TRUE(MakeFifo(dir + "/e").ok());
   auto logger = ContainerLogger::Start(dir + "/o", dir + "/e", dir + "/log", 1024);

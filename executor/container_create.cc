@@ -25,6 +25,7 @@
 #include "executor/executor.h"
 #include "executor/hooks.h"
 #include "executor/internal.h"
+#include "executor/rootfs_mount.h"
 
 namespace berth::executor {
 namespace {
@@ -189,11 +190,23 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   std::optional<BackgroundNetns> netns;
   if ((p.clone_flags & CLONE_NEWNET) && !(p.clone_flags & CLONE_NEWUSER)) netns.emplace();
 
+  bool created = false;
+  // A rootfs mounted in the caller's namespace stays for the caller to unmount after Delete.
+  bool host_rootfs_mount = false;
+  absl::Cleanup unmount_rootfs = [&] {
+    if (host_rootfs_mount && !created) (void)mount::UnmountAll(bundle + "/rootfs");
+  };
+  if (!opts.rootfs_mounts.empty()) {
+    bool private_rootfs = opts.private_rootfs && RootfsMayBePrivate(p.spec);
+    if (private_rootfs) BERTH_RETURN_IF_ERROR(LeaveHostMountNamespace());
+    BERTH_RETURN_IF_ERROR(MountBundleRootfs(opts.rootfs_mounts, bundle));
+    host_rootfs_mount = !private_rootfs;
+  }
+
   // Cgroup first: the rootfs plan bind-mounts its directories for a "cgroup" mount.
   BERTH_ASSIGN_OR_RETURN(CgroupLayout layout, DetectCgroupLayout());
   auto cgroup = NewCgroupManager(layout, p.spec.linux.cgroups_path, id);
   BERTH_RETURN_IF_ERROR(Annotate(cgroup->Create(), "create cgroup"));
-  bool created = false;
   pid_t pid = -1;
   absl::Cleanup undo = [&] {
     if (created) return;

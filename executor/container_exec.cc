@@ -123,7 +123,9 @@ absl::StatusOr<int> Executor::Exec(const std::string& id, const ExecOptions& opt
     if (spec.linux.seccomp) seccomp = &*spec.linux.seccomp;
   }
   Process process = opts.process;
-  AddDefaultHome(s.rootfs, process.user.uid, process.env);
+  // The rootfs as the init sees it: it may be mounted in the container's namespace only
+  // (rootfs_mount.h).
+  AddDefaultHome(absl::StrCat("/proc/", s.pid, "/root"), process.user.uid, process.env);
   BERTH_ASSIGN_OR_RETURN(ProcessPlan plan, BuildProcessPlan(process, seccomp));
   plan.setsid = false;
   plan.bind_console = false;

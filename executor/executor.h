@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/mount/mount.h"
 #include "executor/cgroups.h"
 #include "executor/spec.h"
 #include "executor/state.h"
@@ -35,6 +36,13 @@ struct CreateOptions {
   int preserve_fds = 0;        // fds 3..3+N-1 stay open in the container
   // stdio of the container process; -1 = inherit the caller's.
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+  // Mounted on <bundle>/rootfs before anything else (empty: the rootfs is there already).
+  std::vector<mount::Mount> rootfs_mounts;
+  // The caller is a process that ends after Create (the shim's forked helper): it may leave
+  // the host's mount namespace so that the rootfs is mounted for the container only
+  // (rootfs_mount.h). Otherwise, or when the spec needs the host to see it, the rootfs is
+  // mounted in the caller's namespace and the caller unmounts it after Delete.
+  bool private_rootfs = false;
 };
 
 struct ExecOptions {

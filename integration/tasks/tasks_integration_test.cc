@@ -9,7 +9,9 @@
 #include <mutex>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/mount/mountinfo.h"
 #include "integration/tasks/daemon.h"
 
 namespace berth::itest {
@@ -216,6 +218,32 @@ TEST_P(TasksIntegrationTest, RunToExitWithOutputAndEventsInOrder) {
   EXPECT_EQ(events->TopicsOnce(6),
             (std::vector<std::string>{"/containers/create", "/tasks/create", "/tasks/start",
                                       "/tasks/exit", "/tasks/delete", "/containers/delete"}));
+}
+
+// containerd's shim mounts the rootfs in its own (the host's) mount namespace; ours mounts it
+// in the container's only (executor/rootfs_mount.h), so the host's mount table does not grow
+// with containers. Either way nothing is left mounted once the task is deleted.
+TEST_P(TasksIntegrationTest, RootfsIsMountedOnlyWhereTheRuntimeNeedsIt) {
+  ASSERT_NO_FATAL_FAILURE(CreateContainer("c4", {"/bin/busybox", "sleep", "30"}));
+  uint32_t pid = CreateTask("c4");
+  ASSERT_GT(pid, 0u);
+  std::string rootfs = dir_ + "/state/io.containerd.runtime.v2.task/" + kNs + "/c4/rootfs";
+  absl::StatusOr<bool> mounted = berth::mount::IsMountPoint(rootfs);
+  ASSERT_TRUE(mounted.ok()) << mounted.status();
+  bool ours = GetParam() == std::string("io.containerd.berth.v2");
+  EXPECT_EQ(*mounted, !ours) << rootfs;
+  // The container sees its rootfs either way.
+  std::string busybox = absl::StrCat("/proc/", pid, "/root/bin/busybox");
+  EXPECT_EQ(::access(busybox.c_str(), X_OK), 0) << busybox;
+  ASSERT_TRUE(Kill("c4", 9).ok());
+  ASSERT_TRUE(Wait("c4").ok());
+  uint32_t status = 0;
+  ASSERT_TRUE(Delete("c4", &status).ok());
+  // Wherever the bundle went (the trash renames it), no rootfs of c4 stays mounted.
+  absl::StatusOr<std::vector<berth::mount::MountInfo>> left =
+      berth::mount::ListMountsUnder(dir_);
+  ASSERT_TRUE(left.ok()) << left.status();
+  for (const auto& m : *left) EXPECT_FALSE(absl::StrContains(m.mount_point, "c4")) << m.mount_point;
 }
 
 TEST_P(TasksIntegrationTest, TaskErrors) {

@@ -30,6 +30,8 @@ absl::StatusOr<Created> ExecutorRuntime::Create(const CreateOptions& opts) {
   c.bundle = opts.bundle;
   c.console_socket = opts.console_socket;
   c.no_pivot = opts.no_pivot_root;
+  c.rootfs_mounts = opts.rootfs;
+  c.private_rootfs = true;  // the forked child below ends after Create
   if (opts.console_socket.empty()) {
     c.stdin_fd = Fd(opts.stdio.in);
     c.stdout_fd = Fd(opts.stdio.out);

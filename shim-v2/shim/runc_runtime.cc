@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -10,7 +12,8 @@
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
-#include "absl/strings/match.h"
+#include "core/mount/mount.h"
+#include "executor/rootfs_mount.h"
 #include "shim-v2/shim/reaper.h"
 #include "shim-v2/shim/stats.h"
 
@@ -90,6 +93,13 @@ absl::Status RuncCliRuntime::Exec0(std::vector<std::string> args, std::string* o
 absl::StatusOr<Created> RuncCliRuntime::Create(const CreateOptions& opts) {
   std::string pid_file = absl::StrCat(opts.bundle, "/", kInitPidFile);
   unlink(pid_file.c_str());
+  // An OCI runtime's command line finds the rootfs in the bundle: mounted here, in the shim's
+  // namespace, as containerd's shim does.
+  BERTH_RETURN_IF_ERROR(executor::MountBundleRootfs(opts.rootfs, opts.bundle));
+  bool created = false;
+  absl::Cleanup unmount = [&] {
+    if (!created && !opts.rootfs.empty()) (void)mount::UnmountAll(opts.bundle + "/rootfs");
+  };
   std::vector<std::string> argv = Base();
   for (const char* a : {"create", "--bundle"}) argv.push_back(a);
   argv.push_back(opts.bundle);
@@ -115,10 +125,11 @@ absl::StatusOr<Created> RuncCliRuntime::Create(const CreateOptions& opts) {
     return ClassifyFailure(absl::StrCat(binary_, " create"),
                            absl::StrCat(LastLogError(), " (exit status ", *rc, ")"));
   }
-  Created created;
-  BERTH_ASSIGN_OR_RETURN(created.pid, ReadPidFile(pid_file));
-  if (auto info = ReadBundleInfo(opts.bundle); info.ok()) created.cgroups_path = info->cgroups_path;
-  return created;
+  Created result;
+  BERTH_ASSIGN_OR_RETURN(result.pid, ReadPidFile(pid_file));
+  if (auto info = ReadBundleInfo(opts.bundle); info.ok()) result.cgroups_path = info->cgroups_path;
+  created = true;
+  return result;
 }
 
 absl::Status RuncCliRuntime::Start(const std::string& id) { return Exec0({"start", id}); }

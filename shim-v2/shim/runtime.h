@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/mount/mount.h"
 
 namespace berth::shim {
 
@@ -26,6 +27,11 @@ struct CreateOptions {
   std::string console_socket;  // unix socket path that receives the pty master ("" = no tty)
   bool no_pivot_root = false;
   bool no_new_keyring = false;
+  // The rootfs (CreateTaskRequest.rootfs), mounted on <bundle>/rootfs by the runtime: where
+  // only the container sees it when the runtime can (ExecutorRuntime), else in the shim's
+  // namespace. Either way TaskService unmounts <bundle>/rootfs after Delete (a no-op when the
+  // mount went with the container).
+  std::vector<mount::Mount> rootfs;
 };
 
 struct ExecOptions {

@@ -7,7 +7,6 @@
 #include "containerd/events/task.pb.h"
 #include "containerd/runc/options/oci.pb.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
-#include "core/mount/mount.h"
 #include "absl/strings/match.h"
 #include "core/status.h"
 #include "core/status_macros.h"
@@ -148,33 +147,20 @@ absl::StatusOr<std::string> TaskService::Create(const ttrpc::CallContext&,
   c.id = req.id();
   c.bundle = req.bundle();
   c.runtime = factory_(c.bundle, binary_name, root);
-  std::string rootfs = c.bundle + "/rootfs";
-  if (req.rootfs_size() > 0) {
-    mkdir(rootfs.c_str(), 0711);
-    std::vector<mount::Mount> mounts;
-    for (const auto& m : req.rootfs()) {
-      mounts.push_back({m.type(), m.source(), "", {m.options().begin(), m.options().end()}});
-    }
-    BERTH_RETURN_IF_ERROR(Annotate(mount::MountAll(mounts, rootfs), "mount rootfs"));
-    c.rootfs_mounted = true;
-  }
-  auto cleanup = [&] {
-    if (c.rootfs_mounted) (void)mount::UnmountAll(rootfs);
-  };
   auto p = std::make_shared<Process>();
   p->stdio = {req.stdin(), req.stdout(), req.stderr(), req.terminal()};
   absl::StatusOr<std::unique_ptr<ProcessIo>> io = ProcessIo::Open(p->stdio, c.id, ns_);
-  if (!io.ok()) {
-    cleanup();
-    return Annotate(io.status(), "open stdio");
-  }
+  if (!io.ok()) return Annotate(io.status(), "open stdio");
   p->io = std::move(io).value();
   CreateOptions copts{c.id, c.bundle, p->io->ChildFds(), p->io->ConsoleSocket(), no_pivot,
                       no_keyring};
+  for (const auto& m : req.rootfs()) {
+    copts.rootfs.push_back({m.type(), m.source(), "", {m.options().begin(), m.options().end()}});
+  }
+  c.rootfs_mounts = !copts.rootfs.empty();
   absl::StatusOr<Created> created = c.runtime->Create(copts);
   if (!created.ok()) {
     p->io.reset();
-    cleanup();
     return created.status();
   }
   p->pid = created->pid;

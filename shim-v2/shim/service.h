@@ -54,7 +54,7 @@ class TaskService {
   struct Container {
     std::string id, bundle;
     std::string cgroups_path;  // config.json's linux.cgroupsPath ("" when it has none)
-    bool rootfs_mounted = false;
+    bool rootfs_mounts = false;  // the request had some: <bundle>/rootfs is unmounted at Delete
     bool paused = false;
     std::unique_ptr<Runtime> runtime;
     std::shared_ptr<Process> init;

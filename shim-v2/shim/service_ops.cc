@@ -83,10 +83,11 @@ absl::StatusOr<std::string> TaskService::Delete(const ttrpc::CallContext&,
     return resp.SerializeAsString();
   }
   // Init: the runtime's state goes (force: a created-but-never-started init is killed), then
-  // the rootfs mounts this shim made.
+  // the rootfs if it is mounted in our namespace (one in the container's namespace only went
+  // with its last process: runtime.h).
   absl::Status st = c->runtime->Delete(req.id(), /*force=*/true);
   if (!st.ok() && st.code() != absl::StatusCode::kNotFound) return st;
-  if (c->rootfs_mounted) {
+  if (c->rootfs_mounts) {
     BERTH_RETURN_IF_ERROR(Annotate(mount::UnmountAll(c->bundle + "/rootfs"), "unmount rootfs"));
   }
   ev::TaskDelete e;

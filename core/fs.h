@@ -38,6 +38,17 @@ absl::Status SyncDir(const std::string& dir);
 // and reported as FailedPrecondition, after everything else was removed. OK if absent.
 absl::Status RemoveAll(const std::string& path);
 
+// Asks the filesystem to spread the directories created directly under `dir` over its
+// allocation groups, as it does for those under its root: ext4's "top of directory hierarchy"
+// flag (chattr +T), so each one (a snapshot's tree, a task's bundle) goes to a group of its own
+// rather than beside its siblings. Best effort: false where the filesystem has no such flag.
+// Why: on ext4 without a journal a new inode skips every free inode of its group deleted in the
+// last 60-360 s, reading each one's dtime. Directories created and removed per container in one
+// parent pile those up in one group: a snapshot unpacked beside one just removed spent 2/3 of its
+// CPU there (bench/README.md, "Pull figures on this VM"), and 100 sequential `ctr run`s after as
+// many removed spent 11% of both CPUs there (~7.7 ms per container, bench/README.md "session 12").
+bool SpreadSubdirectories(const std::string& dir);
+
 // The parent directory of a path ("/a/b" -> "/a", "b" -> ".").
 std::string Dirname(absl::string_view path);
 

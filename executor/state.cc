@@ -35,6 +35,7 @@ bool ValidId(const std::string& id) {
 absl::Status StateStore::Reserve(const std::string& id) {
   if (!ValidId(id)) return absl::InvalidArgumentError("invalid container id: " + id);
   BERTH_RETURN_IF_ERROR(fs::MkdirAll(root_, 0711));
+  (void)fs::SpreadSubdirectories(root_);  // each container's state in a fresh ext4 group
   if (mkdir(Dir(id).c_str(), 0711) != 0) {
     if (errno == EEXIST) return absl::AlreadyExistsError("container with id exists: " + id);
     return ErrnoStatus("mkdir " + Dir(id));

@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -231,19 +229,6 @@ absl::Status CopyDir(const std::string& src, const std::string& dst) {
   std::map<InodeKey, std::string> links;
   BERTH_RETURN_IF_ERROR(CopyTree(src, dst, links));
   return CopyMetadata(src, dst, st);
-}
-
-bool SpreadSubdirectories(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  int flags = 0;
-  bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
-  if (ok && (flags & FS_TOPDIR_FL) == 0) {
-    flags |= FS_TOPDIR_FL;
-    ok = ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
-  }
-  ::close(fd);
-  return ok;
 }
 
 absl::Status RemoveTreeIfUnmounted(const std::string& path) {

@@ -26,16 +26,6 @@ absl::Status CopyDir(const std::string& src, const std::string& dst);
 // Names in a directory, without "." and "..", unsorted.
 absl::StatusOr<std::vector<std::string>> ReadDirNames(const std::string& dir);
 
-// Asks the filesystem to spread the directories created directly under `dir` over its
-// allocation groups, as it does for those under its root: ext4's "top of directory hierarchy"
-// flag (chattr +T), so a snapshot's tree goes to a group of its own rather than beside its
-// siblings. Best effort: false where the filesystem has no such flag. Why: on ext4 without a
-// journal a new inode skips every free inode deleted in the last 5-30 s, reading each one's
-// dtime; a snapshot unpacked beside one just removed (GC, a re-pull) spent 2/3 of its CPU there
-// and took 4x as long. It helps, but ext4 may still pick a group a GC has just emptied
-// (bench/README.md, "Pull figures on this VM").
-bool SpreadSubdirectories(const std::string& dir);
-
 // rm -rf of `path` that refuses (FailedPrecondition) when anything is mounted at or below it,
 // so a still-mounted snapshot never loses its data. OK when `path` does not exist.
 absl::Status RemoveTreeIfUnmounted(const std::string& path);

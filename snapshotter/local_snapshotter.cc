@@ -63,7 +63,7 @@ absl::Status LocalSnapshotter::Init() {
   }
   BERTH_RETURN_IF_ERROR(fs::MkdirAll(root_, 0700));
   BERTH_RETURN_IF_ERROR(fs::MkdirAll(absl::StrCat(root_, "/snapshots"), 0700));
-  (void)SpreadSubdirectories(absl::StrCat(root_, "/snapshots"));  // ext4 only; see fsutil.h
+  (void)fs::SpreadSubdirectories(absl::StrCat(root_, "/snapshots"));  // ext4 only; core/fs.h
   auto store = MetaStore::Open(absl::StrCat(root_, "/metadata.db"));
   if (!store.ok()) return store.status();
   absl::MutexLock lock(&mu_);

@@ -24,8 +24,10 @@ absl::StatusOr<Bundle> Bundle::Create(const std::string& state, const std::strin
   BERTH_RETURN_IF_ERROR(ValidateIdentifier("namespace", ns));
   BERTH_RETURN_IF_ERROR(ValidateIdentifier("task id", id));
   Bundle b = At(state, root, ns, id);
-  BERTH_RETURN_IF_ERROR(fs::MkdirAll(absl::StrCat(state, "/", ns), 0711));
-  BERTH_RETURN_IF_ERROR(fs::MkdirAll(absl::StrCat(root, "/", ns), 0711));
+  for (const std::string& parent : {absl::StrCat(state, "/", ns), absl::StrCat(root, "/", ns)}) {
+    BERTH_RETURN_IF_ERROR(fs::MkdirAll(parent, 0711));
+    (void)fs::SpreadSubdirectories(parent);  // each bundle in a fresh ext4 group (core/fs.h)
+  }
   if (::mkdir(b.path.c_str(), 0700) != 0) {
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(absl::StrCat("task \"", id, "\": bundle already exists"));

@@ -4,6 +4,7 @@
 
 #include "core/fs.h"
 #include "gtest/gtest.h"
+#include "tests/support/topdir_flag.h"
 
 namespace berth::executor {
 namespace {
@@ -44,6 +45,14 @@ TEST_F(StateTest, ReserveSaveLoadRemove) {
   EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
   // containerd's shim matches this text to treat a delete as done.
   EXPECT_NE(gone.status().message().find("does not exist"), std::string::npos);
+}
+
+// Each container's state directory goes to an ext4 group of its own (core/fs.h).
+TEST_F(StateTest, ContainerDirectoriesAreSpreadOverExt4Groups) {
+  if (!test_support::HasTopdirFlag(root_).has_value()) GTEST_SKIP() << root_ << " is not on ext4";
+  StateStore store(root_ + "/r");
+  ASSERT_TRUE(store.Reserve("c1").ok());
+  EXPECT_EQ(test_support::HasTopdirFlag(root_ + "/r"), true);
 }
 
 TEST_F(StateTest, RejectsBadIds) {

@@ -9,6 +9,7 @@
 #include "shim-v2/manager/binary.h"
 #include "shim-v2/manager/bundle.h"
 #include "shim-v2/manager/daemon_address.h"
+#include "tests/support/topdir_flag.h"
 
 namespace berth::runtime {
 namespace {
@@ -128,6 +129,16 @@ TEST_F(RuntimeTest, BundleLayoutExitRecordAndDelete) {
   ASSERT_TRUE(b->Delete().ok());
   EXPECT_NE(::access(b->path.c_str(), F_OK), 0);
   EXPECT_NE(::access(b->work_dir.c_str(), F_OK), 0);
+}
+
+// Bundles and work dirs are created and removed per container: each goes to an ext4 group of
+// its own (core/fs.h SpreadSubdirectories), not beside the ones just removed.
+TEST_F(RuntimeTest, BundlesAreSpreadOverExt4Groups) {
+  if (!test_support::HasTopdirFlag(dir_).has_value()) GTEST_SKIP() << dir_ << " is not on ext4";
+  std::string state = dir_ + "/state", root = dir_ + "/root";
+  ASSERT_TRUE(Bundle::Create(state, root, "ns", "c1", "{}").ok());
+  EXPECT_EQ(test_support::HasTopdirFlag(state + "/ns"), true);
+  EXPECT_EQ(test_support::HasTopdirFlag(root + "/ns"), true);
 }
 
 TEST(DaemonAddressTest, SetAddressWinsAndTtrpcIsNextToIt) {

@@ -1,10 +1,6 @@
 // Native snapshotter: the conformance suite (metadata rules, unprivileged) plus its copy.
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <linux/magic.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +9,7 @@
 #include "core/fs.h"
 #include "gtest/gtest.h"
 #include "tests/snapshotter/factories.h"
+#include "tests/support/topdir_flag.h"
 
 namespace berth::snapshotter::testing {
 namespace {
@@ -101,14 +98,12 @@ namespace berth::snapshotter::testing {
 namespace {
 
 // On ext4 the snapshots directory carries the "top of directory hierarchy" flag, so each
-// snapshot's tree is placed in an allocation group of its own (fsutil.h, SpreadSubdirectories).
+// snapshot's tree is placed in an allocation group of its own (core/fs.h, SpreadSubdirectories).
 TEST(LocalSnapshotterInit, SpreadsSnapshotDirectoriesOnExt4) {
   char tmpl[] = "/var/tmp/berth-topdir-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string root = tmpl;
-  struct statfs fs;
-  ASSERT_EQ(::statfs(root.c_str(), &fs), 0);
-  if (fs.f_type != EXT4_SUPER_MAGIC) {
+  if (!test_support::HasTopdirFlag(root).has_value()) {
     stdfs::remove_all(root);
     GTEST_SKIP() << root << " is not on ext4";
   }
@@ -116,12 +111,7 @@ TEST(LocalSnapshotterInit, SpreadsSnapshotDirectoriesOnExt4) {
   config.root_path = root + "/native";
   auto sn = NewNativeSnapshotter(config);
   ASSERT_TRUE(sn.ok()) << sn.status();
-  int fd = ::open((root + "/native/snapshots").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  int flags = 0;
-  EXPECT_EQ(::ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
-  ::close(fd);
-  EXPECT_NE(flags & FS_TOPDIR_FL, 0) << std::hex << flags;
+  EXPECT_EQ(test_support::HasTopdirFlag(root + "/native/snapshots"), true);
   sn->reset();
   stdfs::remove_all(root);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -116,38 +117,65 @@ absl::Status StartHookError(int fifo_fd, const std::string& bundle) {
 
 }  // namespace
 
-absl::Status Executor::Start(const std::string& id) {
-  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
-  BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
-  if (cs.status != "created") {
+absl::Status Executor::ReleaseInit(const std::string& id) {
+  // Stored state only when something is off: loading and parsing it is most of what a start
+  // would otherwise cost, and the init is waiting.
+  auto not_created = [&](const StoredState& s) -> absl::Status {
+    BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
+    if (cs.status == "created") return absl::OkStatus();
     return absl::FailedPreconditionError(
         absl::StrCat("cannot start container ", id, " in status ", cs.status));
-  }
+  };
   std::string fifo = store_.FifoPath(id);
   // Non-blocking open succeeds without a writer; the init's blocking open(O_WRONLY) then
-  // completes and it writes one byte. Poll so a dead init cannot hang us.
+  // completes, it writes one byte and goes on to exec. The fifo exists from create until the
+  // first start: without it the state says why.
   int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open exec fifo " + fifo);
+  if (fd < 0) {
+    int err = errno;
+    BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
+    BERTH_RETURN_IF_ERROR(not_created(s));
+    return ErrnoStatus(err, "open exec fifo " + fifo);
+  }
   absl::Status result = absl::OkStatus();
+  std::optional<StoredState> s;
   for (;;) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    int r = poll(&pfd, 1, 50);
-    if (r > 0) {
+    if (poll(&pfd, 1, 50) > 0) {
       char c;
       if (read(fd, &c, 1) == 1) {
-        if (c == kFifoError) result = StartHookError(fd, s.bundle);
+        if (c == kFifoError) {
+          absl::StatusOr<StoredState> loaded = store_.Load(id);
+          result = loaded.ok() ? StartHookError(fd, loaded->bundle) : loaded.status();
+        }
         break;
       }
     }
-    if (ProcessStartTime(s.pid) != s.start_time) {
+    // No byte within 50 ms (or the writer left): a dead init never writes it.
+    if (!s) {
+      absl::StatusOr<StoredState> loaded = store_.Load(id);
+      if (!loaded.ok()) {
+        result = loaded.status();
+        break;
+      }
+      s = *std::move(loaded);
+      if (result = not_created(*s); !result.ok()) break;
+    }
+    if (ProcessStartTime(s->pid) != s->start_time) {
       result = absl::FailedPreconditionError("container init exited before start");
       break;
     }
   }
   close(fd);
   unlink(fifo.c_str());
-  BERTH_RETURN_IF_ERROR(result);
+  return result;
+}
+
+absl::Status Executor::Start(const std::string& id) {
+  BERTH_RETURN_IF_ERROR(ReleaseInit(id));
+  BERTH_ASSIGN_OR_RETURN(StoredState s, store_.Load(id));
   if (auto spec = LoadSpec(s.bundle); spec.ok() && !spec->hooks.poststart.empty()) {
+    BERTH_ASSIGN_OR_RETURN(ContainerState cs, StateOf(s));
     cs.status = "running";
     // Poststart failures are warnings in the spec; the container keeps running.
     (void)RunHooks(spec->hooks.poststart, StateToJson(cs, false), "poststart");

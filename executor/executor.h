@@ -74,8 +74,12 @@ class Executor {
   // AlreadyExists (id in use), NotFound (bundle/rootfs), InvalidArgument (config), or the
   // failing setup step's errno as a Status ("mount /proc: Operation not permitted").
   absl::StatusOr<pid_t> Create(const std::string& id, const CreateOptions& opts);
-  // Lets a created container exec its process. FailedPrecondition unless "created".
+  // Lets a created container exec its process and runs the poststart hooks.
+  // FailedPrecondition unless "created".
   absl::Status Start(const std::string& id);
+  // Start without the poststart hooks: for callers that know the spec has none. Reads no
+  // state unless the init is not waiting (then the same errors as Start).
+  absl::Status ReleaseInit(const std::string& id);
   // Create + Start; with detach=false waits for the process (forwarding SIGINT, SIGTERM,
   // SIGHUP, SIGQUIT, SIGUSR1/2, SIGWINCH to it), deletes the container and returns the exit
   // status (128+signal when killed).

@@ -130,6 +130,35 @@ TEST_F(ExecutorIntegrationTest, Lifecycle) {
   EXPECT_NE(access(("/sys/fs/cgroup/memory/" + TestCgroupParent() + "/" + id_).c_str(), F_OK), 0);
 }
 
+// Start opens the init's fifo before it reads any state (ReleaseInit): what is wrong must still
+// be named from the state.
+TEST_F(ExecutorIntegrationTest, StartErrorsNameTheContainersState) {
+  Args({"sleep", "100"});
+  ASSERT_TRUE(WriteConfig(bundle_, config_));
+  CreateOptions opts;
+  opts.bundle = bundle_;
+  EXPECT_EQ(ex_->ReleaseInit(id_).code(), absl::StatusCode::kNotFound);
+  auto pid = ex_->Create(id_, opts);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(ex_->ReleaseInit(id_).ok());
+  EXPECT_EQ(ex_->State(id_)->status, "running");
+  absl::Status again = ex_->Start(id_);
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(again.message()), ::testing::HasSubstr("in status running"));
+  ASSERT_TRUE(ex_->Delete(id_, true).ok());
+  waitpid(*pid, nullptr, 0);
+
+  // An init killed while it waits for start: its fifo is still there, nobody writes to it.
+  pid = ex_->Create(id_, opts);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_EQ(kill(*pid, SIGKILL), 0);
+  ASSERT_EQ(waitpid(*pid, nullptr, 0), *pid);
+  absl::Status dead = ex_->ReleaseInit(id_);
+  EXPECT_EQ(dead.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(dead.message()), ::testing::HasSubstr("in status stopped"));
+  ASSERT_TRUE(ex_->Delete(id_, true).ok());
+}
+
 TEST_F(ExecutorIntegrationTest, MissingExecutableFailsCreate) {
   Args({"/bin/does-not-exist"});
   ASSERT_TRUE(WriteConfig(bundle_, config_));

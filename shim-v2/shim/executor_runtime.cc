@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "core/fs.h"
 #include "core/status.h"
 #include "core/status_macros.h"
@@ -39,24 +41,30 @@ absl::StatusOr<Created> ExecutorRuntime::Create(const CreateOptions& opts) {
   } else {
     c.stdin_fd = c.stdout_fd = c.stderr_fd = devnull_;
   }
-  // In the child: "<pid>\n<cgroups path>".
+  // In the child: "<pid>\n<poststart hooks: 0 or 1>\n<cgroups path>".
   BERTH_ASSIGN_OR_RETURN(std::string answer, RunForked([&]() -> absl::StatusOr<std::string> {
     BERTH_ASSIGN_OR_RETURN(pid_t pid, ex_->Create(opts.id, c));
     BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(absl::StrCat(opts.bundle, "/", kInitPidFile),
                                                std::to_string(pid), 0644));
     absl::StatusOr<BundleInfo> info = ReadBundleInfo(opts.bundle);
-    return absl::StrCat(pid, "\n", info.ok() ? info->cgroups_path : "");
+    // Without a readable config.json Start takes the path that reads it.
+    bool hooks = !info.ok() || info->poststart_hooks;
+    return absl::StrCat(pid, "\n", hooks ? 1 : 0, "\n", info.ok() ? info->cgroups_path : "");
   }));
+  std::vector<std::string> lines = absl::StrSplit(answer, absl::MaxSplits('\n', 2));
   Created created;
-  size_t nl = answer.find('\n');
-  if (nl == std::string::npos || !absl::SimpleAtoi(answer.substr(0, nl), &created.pid)) {
+  if (lines.size() != 3 || !absl::SimpleAtoi(lines[0], &created.pid)) {
     return absl::InternalError(absl::StrCat("create ", opts.id, ": bad helper answer"));
   }
-  created.cgroups_path = answer.substr(nl + 1);
+  if (lines[1] == "1") poststart_hooks_.insert(opts.id);
+  created.cgroups_path = lines[2];
   return created;
 }
 
 absl::Status ExecutorRuntime::Start(const std::string& id) {
+  // Without poststart hooks a start is opening the init's fifo and reading one byte: done here,
+  // not in a forked helper, since the init's exec - and so the container's exit - waits for it.
+  if (poststart_hooks_.count(id) == 0) return ex_->ReleaseInit(id);
   return RunForked([&]() -> absl::StatusOr<std::string> {
            BERTH_RETURN_IF_ERROR(ex_->Start(id));
            return std::string();
@@ -91,7 +99,9 @@ absl::Status ExecutorRuntime::Kill(const std::string& id, int signal, bool all) 
 }
 
 absl::Status ExecutorRuntime::Delete(const std::string& id, bool force) {
-  return ex_->Delete(id, force);
+  absl::Status st = ex_->Delete(id, force);
+  if (st.ok() || absl::IsNotFound(st)) poststart_hooks_.erase(id);
+  return st;
 }
 
 absl::Status ExecutorRuntime::Pause(const std::string& id) { return ex_->Pause(id); }

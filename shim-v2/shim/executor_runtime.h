@@ -1,11 +1,13 @@
-// Runtime over berth::executor, embedded: no runtime binary is exec'd. Create, Start and Exec
-// run in forked children of the shim (forked.h), like `runc create/start/exec` under
-// containerd's shim but without an exec: the container's processes re-parent to the shim when
-// the child exits. Kill, Delete and the rest are short and run in the shim. State lives under
+// Runtime over berth::executor, embedded: no runtime binary is exec'd. Create, Exec and a Start
+// with poststart hooks run in forked children of the shim (forked.h), like `runc
+// create/start/exec` under containerd's shim but without an exec: the container's processes
+// re-parent to the shim when the child exits. Kill, Delete, a plain Start and the rest are short
+// and run in the shim. State lives under
 // `root`, in runc's layout, so `berth-runc --root <root>` can inspect the same containers.
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "shim-v2/shim/runtime.h"
@@ -36,6 +38,7 @@ class ExecutorRuntime : public Runtime {
 
   std::unique_ptr<executor::Executor> ex_;
   int devnull_ = -1;  // absent stdio is /dev/null, never the shim's own (the log fifo)
+  std::set<std::string> poststart_hooks_;  // containers whose spec has poststart hooks
 };
 
 }  // namespace berth::shim

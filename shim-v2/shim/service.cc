@@ -110,18 +110,30 @@ void TaskService::WatchExit(const std::string& container_id, std::shared_ptr<Pro
 }
 
 void TaskService::OnExit(const std::string& container_id, std::shared_ptr<Process> p, int code) {
-  absl::MutexLock lock(&mu_);
-  p->exit_status = static_cast<uint32_t>(code);
-  p->exited_at = absl::Now();
-  p->status = kStopped;
+  std::shared_ptr<MountNamespacePin> mount_ns;
+  {
+    absl::MutexLock lock(&mu_);
+    ReportExit(container_id, *p, code);
+    auto it = containers_.find(container_id);
+    if (p->exec_id.empty() && it != containers_.end()) mount_ns = it->second.mount_ns;
+  }
+  // After the exit went out (and Wait was woken): the namespace's teardown overlaps with what
+  // the client does next instead of delaying the exit.
+  if (mount_ns) mount_ns->Release();
+}
+
+void TaskService::ReportExit(const std::string& container_id, Process& p, int code) {
+  p.exit_status = static_cast<uint32_t>(code);
+  p.exited_at = absl::Now();
+  p.status = kStopped;
   ev::TaskExit e;
   e.set_container_id(container_id);
-  e.set_id(p->exec_id.empty() ? container_id : p->exec_id);
-  e.set_pid(static_cast<uint32_t>(p->pid));
-  e.set_exit_status(p->exit_status);
-  SetTime(e.mutable_exited_at(), p->exited_at);
+  e.set_id(p.exec_id.empty() ? container_id : p.exec_id);
+  e.set_pid(static_cast<uint32_t>(p.pid));
+  e.set_exit_status(p.exit_status);
+  SetTime(e.mutable_exited_at(), p.exited_at);
   publisher_->Publish("/tasks/exit", e);
-  p->exited = true;  // wakes Wait (mu_ conditions are re-evaluated on unlock)
+  p.exited = true;  // wakes Wait (mu_ conditions are re-evaluated on unlock)
 }
 
 absl::StatusOr<std::string> TaskService::Create(const ttrpc::CallContext&,
@@ -168,6 +180,7 @@ absl::StatusOr<std::string> TaskService::Create(const ttrpc::CallContext&,
   p->status = kCreated;
   if (absl::Status st = p->io->AfterStart(); !st.ok()) Log("warn", st.ToString());
   c.init = p;
+  c.mount_ns = std::make_shared<MountNamespacePin>(p->pid);
   WatchExit(c.id, p);
   if (!c.cgroups_path.empty()) {
     std::string id = c.id;

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "shim-v2/shim/events.h"
+#include "shim-v2/shim/mount_ns_pin.h"
 #include "shim-v2/shim/runtime.h"
 #include "shim-v2/shim/stdio.h"
 #include "shim-v2/ttrpc/server.h"
@@ -57,6 +58,8 @@ class TaskService {
     bool rootfs_mounts = false;  // the request had some: <bundle>/rootfs is unmounted at Delete
     bool paused = false;
     std::unique_ptr<Runtime> runtime;
+    // Released once the init's exit is reported, or at Delete (mount_ns_pin.h).
+    std::shared_ptr<MountNamespacePin> mount_ns;
     std::shared_ptr<Process> init;
     std::map<std::string, std::shared_ptr<Process>> execs;
   };
@@ -88,6 +91,8 @@ class TaskService {
   absl::StatusOr<Container*> FindContainer(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnExit(const std::string& container_id, std::shared_ptr<Process> p, int code);
+  void ReportExit(const std::string& container_id, Process& p, int code)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchExit(const std::string& container_id, std::shared_ptr<Process> p);
 
   std::string ns_;

@@ -83,10 +83,11 @@ absl::StatusOr<std::string> TaskService::Delete(const ttrpc::CallContext&,
     return resp.SerializeAsString();
   }
   // Init: the runtime's state goes (force: a created-but-never-started init is killed), then
-  // the rootfs if it is mounted in our namespace (one in the container's namespace only went
-  // with its last process: runtime.h).
+  // the container's mount namespace with the rootfs in it (mount_ns_pin.h), then the rootfs if
+  // it is mounted in our namespace.
   absl::Status st = c->runtime->Delete(req.id(), /*force=*/true);
   if (!st.ok() && st.code() != absl::StatusCode::kNotFound) return st;
+  if (c->mount_ns) c->mount_ns->Release();
   if (c->rootfs_mounts) {
     BERTH_RETURN_IF_ERROR(Annotate(mount::UnmountAll(c->bundle + "/rootfs"), "unmount rootfs"));
   }

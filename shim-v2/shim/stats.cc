@@ -71,6 +71,10 @@ absl::StatusOr<BundleInfo> ReadBundleInfo(const std::string& bundle) {
     auto it = a.find("io.kubernetes.cri.sandbox-id");
     if (it != a.end() && it->is_string()) info.sandbox_id = it->get<std::string>();
   }
+  if (j.contains("hooks") && j["hooks"].is_object()) {
+    auto it = j["hooks"].find("poststart");
+    info.poststart_hooks = it != j["hooks"].end() && it->is_array() && !it->empty();
+  }
   return info;
 }
 

@@ -13,6 +13,7 @@ namespace berth::shim {
 struct BundleInfo {
   std::string cgroups_path;  // linux.cgroupsPath ("/default/id" or "slice:prefix:name")
   std::string sandbox_id;    // annotation io.kubernetes.cri.sandbox-id (shim grouping)
+  bool poststart_hooks = false;  // hooks.poststart has some
 };
 absl::StatusOr<BundleInfo> ReadBundleInfo(const std::string& bundle);
 

@@ -106,18 +106,19 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::Status MkdirAll(const std::string& path, int mode) {
-  std::error_code ec;
-  std::filesystem::path p(path);
-  std::string current;
-  for (const auto& part : p) {
-    current = current.empty()  ? part.string()
-              : current == "/" ? "/" + part.string()
-                               : current + "/" + part.string();
-    if (current == "/" || part.empty()) continue;
-    if (::mkdir(current.c_str(), mode) != 0 && errno != EEXIST) {
-      return ErrnoStatus(absl::StrCat("mkdir ", current));
+  // Leaf first, parents only when missing: most callers add one directory under parents that
+  // exist (a container's cgroup in each of a dozen hierarchies), one mkdir instead of one per
+  // path component.
+  if (::mkdir(path.c_str(), mode) == 0) return absl::OkStatus();
+  if (errno == ENOENT) {
+    size_t end = path.find_last_not_of('/');
+    size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
+    if (slash != std::string::npos && slash != 0) {
+      BERTH_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash), mode));
+      if (::mkdir(path.c_str(), mode) == 0) return absl::OkStatus();
     }
   }
+  if (errno != EEXIST) return ErrnoStatus(absl::StrCat("mkdir ", path));
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(absl::StrCat("stat ", path));
   if (!S_ISDIR(st.st_mode)) {

@@ -101,6 +101,10 @@ absl::StatusOr<std::vector<pid_t>> ReadPids(const std::string& file) {
 }
 
 absl::Status RemoveCgroupDir(const std::string& dir) {
+  // Most cgroups have no children: rmdir first, and list sub-cgroups only when refused (EBUSY,
+  // as for remaining tasks).
+  if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (errno != EBUSY) return ErrnoStatus(absl::StrCat("rmdir ", dir));
   if (DIR* d = opendir(dir.c_str())) {
     std::vector<std::string> subdirs;
     while (struct dirent* e = readdir(d)) {

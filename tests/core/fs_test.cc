@@ -114,6 +114,11 @@ TEST_F(FsTest, MkdirAllCreatesChainAndAcceptsExisting) {
   ASSERT_TRUE(MkdirAll(deep).ok());
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/f", "x").ok());
   EXPECT_EQ(MkdirAll(dir_ + "/f").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(MkdirAll(dir_ + "/f/g/h").ok());  // under a file: ENOTDIR
+  struct stat st;
+  ASSERT_TRUE(MkdirAll(dir_ + "/t/u//v/").ok());
+  ASSERT_EQ(stat((dir_ + "/t/u/v").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
 }
 
 TEST_F(FsTest, RemoveAllRemovesATreeWithoutFollowingSymlinks) {

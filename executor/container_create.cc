@@ -317,6 +317,7 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   state.annotations = p.spec.annotations;
   state.cgroup_paths = cgroup->Paths();
   state.detached_run = detached_run;
+  state.poststop_hooks = !p.spec.hooks.poststop.empty();
   BERTH_RETURN_IF_ERROR(store_.Save(state));
   if (!opts.pid_file.empty()) {
     BERTH_RETURN_IF_ERROR(fs::WriteFileReplace(AbsolutePath(opts.pid_file), std::to_string(pid)));

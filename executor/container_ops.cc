@@ -208,12 +208,15 @@ absl::Status Executor::Destroy(const StoredState& s) {
     st = cg->Destroy();
   }
   if (!st.ok() && !absl::IsNotFound(st)) return Annotate(st, "remove cgroup");
-  ContainerState cs;
-  cs.id = s.id;
-  cs.status = "stopped";
-  cs.bundle = s.bundle;
-  cs.annotations = s.annotations;
-  (void)RunHooks(PoststopHooks(s.bundle), StateToJson(cs, false), "poststop");
+  if (std::vector<Hook> hooks = s.poststop_hooks ? PoststopHooks(s.bundle) : std::vector<Hook>{};
+      !hooks.empty()) {
+    ContainerState cs;
+    cs.id = s.id;
+    cs.status = "stopped";
+    cs.bundle = s.bundle;
+    cs.annotations = s.annotations;
+    (void)RunHooks(hooks, StateToJson(cs, false), "poststop");
+  }
   return store_.Remove(s.id);
 }
 

@@ -52,7 +52,8 @@ absl::Status StateStore::Save(const StoredState& s) {
                       {"start_time", s.start_time},
                       {"annotations", s.annotations},
                       {"cgroup_paths", s.cgroup_paths},
-                      {"detached_run", s.detached_run}};
+                      {"detached_run", s.detached_run},
+                      {"poststop_hooks", s.poststop_hooks}};
   // Like runc: no fsync; the state dir is on tmpfs (/run) and does not survive a reboot.
   return fs::WriteFileReplace(Dir(s.id) + "/state.json", j.dump(), 0600);
 }
@@ -78,6 +79,7 @@ absl::StatusOr<StoredState> StateStore::Load(const std::string& id) const {
     s.annotations = j.value("annotations", std::map<std::string, std::string>{});
     s.cgroup_paths = j.value("cgroup_paths", std::map<std::string, std::string>{});
     s.detached_run = j.value("detached_run", false);
+    s.poststop_hooks = j.value("poststop_hooks", true);
     return s;
   } catch (const std::exception& e) {
     return absl::DataLossError(absl::StrCat("state of ", id, ": ", e.what()));

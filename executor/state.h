@@ -21,6 +21,9 @@ struct StoredState {
   std::map<std::string, std::string> annotations;
   std::map<std::string, std::string> cgroup_paths;  // CgroupManager::Paths()
   bool detached_run = false;
+  // Whether config.json had poststop hooks at create: Delete reads the spec only then. True
+  // for a state saved without the field.
+  bool poststop_hooks = true;
 };
 
 class StateStore {

@@ -110,6 +110,45 @@ TEST_F(HooksIntegrationTest, CreateAndStartContainerHooksRunInTheContainer) {
   Reap(*pid);
 }
 
+// poststart (after start) and poststop (at delete) run in the runtime's namespaces with the
+// state on stdin. Start and Delete read config.json only when create found such hooks.
+TEST_F(HooksIntegrationTest, PoststartAndPoststopHooksRunOnTheHost) {
+  std::string log = dir_ + "/hooks.log";
+  std::string hook = HostScript("log-hook.sh", "read state; echo \"$1 $state\" >> " + log);
+  config_["process"]["args"] = {"sleep", "100"};
+  config_["hooks"]["poststart"] = {Hook(hook, {"log-hook.sh", "poststart"}, 10)};
+  config_["hooks"]["poststop"] = {Hook(hook, {"log-hook.sh", "poststop"}, 10)};
+  auto pid = Create();
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  EXPECT_NE(access(log.c_str(), F_OK), 0) << "a hook ran before start";
+  ASSERT_TRUE(ex_->Start(id_).ok());
+  auto after_start = fs::ReadFile(log);
+  ASSERT_TRUE(after_start.ok()) << "poststart did not run";
+  EXPECT_THAT(*after_start, HasSubstr("poststart {"));
+  EXPECT_THAT(*after_start, HasSubstr("\"status\":\"running\""));
+  ASSERT_TRUE(ex_->Kill(id_, SIGKILL, false).ok());
+  Reap(*pid);
+  ASSERT_TRUE(ex_->Delete(id_, false).ok());
+  auto after_delete = fs::ReadFile(log);
+  ASSERT_TRUE(after_delete.ok());
+  EXPECT_THAT(*after_delete, HasSubstr("poststop {"));
+  EXPECT_THAT(*after_delete, HasSubstr("\"status\":\"stopped\""));
+}
+
+// Without the hooks at create, hooks added to config.json afterwards do not run (as with runc,
+// which keeps the config it was created with).
+TEST_F(HooksIntegrationTest, PoststopHooksAreTheOnesOfCreate) {
+  std::string log = dir_ + "/hooks.log";
+  auto pid = Create();
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  config_["hooks"]["poststop"] = {
+      Hook(HostScript("late.sh", "echo late >> " + log), {"late.sh"}, 10)};
+  ASSERT_TRUE(WriteConfig(bundle_, config_));
+  ASSERT_TRUE(ex_->Delete(id_, true).ok());
+  Reap(*pid);
+  EXPECT_NE(access(log.c_str(), F_OK), 0);
+}
+
 TEST_F(HooksIntegrationTest, FailingCreateContainerHookFailsCreate) {
   std::string fail = HostScript("failing-create-hook.sh", "exit 3");
   config_["hooks"]["createContainer"] = {Hook(fail, {"failing-create-hook.sh"})};

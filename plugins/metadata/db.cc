@@ -82,10 +82,10 @@ class BatchTxn : public Txn {
     for (const auto& k : keys) Delete(k);
     return absl::OkStatus();
   }
-  absl::Status Commit() {
+  absl::Status Commit(Durability durability) {
     if (batch_.GetWriteBatch()->Count() == 0) return absl::OkStatus();
     rocksdb::WriteOptions wo;
-    wo.sync = true;
+    wo.sync = durability == Durability::kSynced;
     return FromRocks(db_->Write(wo, batch_.GetWriteBatch()), "metadata commit");
   }
 
@@ -142,9 +142,9 @@ absl::Status Db::View(const std::function<absl::Status(const Reader&)>& fn) cons
   return s;
 }
 
-absl::Status Db::Update(const std::function<absl::Status(Txn&)>& fn) {
+absl::Status Db::Update(const std::function<absl::Status(Txn&)>& fn, Durability durability) {
   std::unique_lock<std::mutex> lock(write_mu_);
-  absl::Status s = UpdateLocked(fn);
+  absl::Status s = UpdateLocked(fn, durability);
   lock.unlock();
   if (s.ok()) {
     std::vector<std::function<void()>> hooks;
@@ -157,10 +157,11 @@ absl::Status Db::Update(const std::function<absl::Status(Txn&)>& fn) {
   return s;
 }
 
-absl::Status Db::UpdateLocked(const std::function<absl::Status(Txn&)>& fn) {
+absl::Status Db::UpdateLocked(const std::function<absl::Status(Txn&)>& fn,
+                              Durability durability) {
   BatchTxn txn(db_->get());
   BERTH_RETURN_IF_ERROR(fn(txn));
-  return txn.Commit();
+  return txn.Commit(durability);
 }
 
 void Db::OnCommit(std::function<void()> hook) {

@@ -7,8 +7,8 @@
 // Namespace names are identifiers (no '/'), so "ns/<ns>/" is an exact prefix of that namespace.
 //
 // Writers are serialised: Update() runs a function against a transaction that reads its own
-// writes and commits every change as one synced WriteBatch, so a crash leaves the old or the new
-// state. Readers (View) see a consistent snapshot and never block writers.
+// writes and commits every change as one WriteBatch, synced unless the caller says otherwise
+// (Durability), so a crash leaves the old or the new state. Readers (View) see a consistent snapshot and never block writers.
 #pragma once
 
 #include <functional>
@@ -53,6 +53,14 @@ class Txn : public Reader {
   virtual absl::Status DeletePrefix(absl::string_view prefix) = 0;
 };
 
+// When an Update's batch reaches the disk. RocksDB's log is one sequential file: a synced
+// commit makes every earlier commit durable with it.
+enum class Durability {
+  kSynced,    // before Update returns (fdatasync of the log)
+  kNextSync,  // with the next synced commit; a crash before it loses this one (and only it and
+              // later unsynced ones: what survives is always a prefix of the commits)
+};
+
 class Db {
  public:
   ~Db();
@@ -62,8 +70,9 @@ class Db {
 
   // Runs fn on a consistent snapshot.
   absl::Status View(const std::function<absl::Status(const Reader&)>& fn) const;
-  // Runs fn in a write transaction; commits (synced) only when fn returns OK.
-  absl::Status Update(const std::function<absl::Status(Txn&)>& fn);
+  // Runs fn in a write transaction; commits only when fn returns OK.
+  absl::Status Update(const std::function<absl::Status(Txn&)>& fn,
+                      Durability durability = Durability::kSynced);
 
   // Hooks run after each committed Update (e.g. to schedule garbage collection).
   void OnCommit(std::function<void()> hook);
@@ -81,7 +90,8 @@ class Db {
   // Exclusive access to the writer lock for a whole garbage collection pass.
   std::unique_lock<std::mutex> LockWriters() { return std::unique_lock<std::mutex>(write_mu_); }
   // Update() for a caller that already holds LockWriters().
-  absl::Status UpdateLocked(const std::function<absl::Status(Txn&)>& fn);
+  absl::Status UpdateLocked(const std::function<absl::Status(Txn&)>& fn,
+                            Durability durability = Durability::kSynced);
 
  private:
   explicit Db(std::unique_ptr<rocks::Database> db);

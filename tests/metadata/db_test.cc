@@ -1,5 +1,9 @@
 #include "plugins/metadata/db.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "core/status_macros.h"
 #include "tests/metadata/temp_db.h"
 
@@ -29,6 +33,45 @@ TEST_F(DbTest, UpdateCommitsAtomicallyAndPersists) {
     });
   }).ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"ns/a/images/x", "ns/a/images/y"}));
+}
+
+// An unsynced commit is in the operating system's hands at once: readers see it, and a daemon
+// killed right after it does not lose it (only a crash of the machine can, before the next
+// synced commit).
+TEST_F(DbTest, UnsyncedCommitSurvivesAKilledProcess) {
+  db_.reset();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto db = Db::Open(dir_ + "/db");
+    if (!db.ok()) _exit(2);
+    absl::Status st = (*db)->Update(
+        [](Txn& txn) {
+          txn.Put("ns/a/leases/l1", "x");
+          return absl::OkStatus();
+        },
+        Durability::kNextSync);
+    if (!st.ok()) _exit(3);
+    bool seen = false;
+    (void)(*db)->View([&](const Reader& r) -> absl::Status {
+      BERTH_ASSIGN_OR_RETURN(auto v, r.Get("ns/a/leases/l1"));
+      seen = v.has_value();
+      return absl::OkStatus();
+    });
+    if (!seen) _exit(4);
+    kill(getpid(), SIGKILL);  // no close, no flush of ours
+    _exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  Reopen();
+  std::optional<std::string> got;
+  ASSERT_TRUE(db_->View([&](const Reader& r) -> absl::Status {
+    BERTH_ASSIGN_OR_RETURN(got, r.Get("ns/a/leases/l1"));
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(got, std::optional<std::string>("x"));
 }
 
 TEST_F(DbTest, TransactionReadsItsOwnWrites) {

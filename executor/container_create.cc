@@ -218,7 +218,6 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
   };
   Resources resources = p.spec.linux.resources.value_or(Resources{});
   AddDefaultDeviceRules(p.spec, resources);
-  BERTH_RETURN_IF_ERROR(Annotate(cgroup->Set(resources), "set cgroup resources"));
 
   RootfsOptions ro;
   ro.bundle = bundle;
@@ -298,13 +297,19 @@ absl::StatusOr<pid_t> Executor::CreateInternal(const std::string& id, const Crea
     BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "uid_map", IdMapText(p.spec.linux.uid_mappings)));
     BERTH_RETURN_IF_ERROR(WriteProcFile(pid, "gid_map", IdMapText(p.spec.linux.gid_mappings)));
   }
-  // Moving a task between v1 cgroups is slow (each cgroup.procs write waits for an RCU grace
-  // period), so the init sets up its rootfs meanwhile; it cannot exec before we read "ready".
-  // A cgroup namespace must be unshared after the move: then the move comes first.
+  // Configuring the cgroup (device rules, limits) and moving a task into it take a while (each
+  // v1 cgroup.procs write may wait for an RCU grace period), so the init sets up its rootfs
+  // meanwhile; it cannot exec before we read "ready". The limits are set before the move: the
+  // init's mknods of its devices run outside the device rules until then, as they did before.
+  // A cgroup namespace must be unshared after the move: then all of it comes first.
+  auto join_cgroup = [&]() -> absl::Status {
+    BERTH_RETURN_IF_ERROR(Annotate(cgroup->Set(resources), "set cgroup resources"));
+    return cgroup->Apply(pid);
+  };
   bool join_first = p.ns.unshare_cgroup;
-  if (join_first) BERTH_RETURN_IF_ERROR(cgroup->Apply(pid));
+  if (join_first) BERTH_RETURN_IF_ERROR(join_cgroup());
   if (write(sv[0], "1", 1) != 1) return ErrnoStatus("signal container init");
-  if (!join_first) BERTH_RETURN_IF_ERROR(cgroup->Apply(pid));
+  if (!join_first) BERTH_RETURN_IF_ERROR(join_cgroup());
   BERTH_RETURN_IF_ERROR(ReadChildReady(sv[0], &p.rootfs, &p.process));
 
   StoredState state;

@@ -170,6 +170,22 @@ TEST_F(ExecutorIntegrationTest, MissingExecutableFailsCreate) {
   EXPECT_EQ(ex_->State(id_).status().code(), absl::StatusCode::kNotFound);
 }
 
+// The cgroup is configured while the init already sets up its rootfs: a bad resource still
+// fails Create with the cgroup's error, and leaves no container, cgroup or process behind.
+TEST_F(ExecutorIntegrationTest, BadResourceFailsCreateAndLeavesNothing) {
+  Args({"sleep", "100"});
+  config_["linux"]["resources"] = {{"cpu", {{"cpus", "4096"}}}};  // no such CPU
+  ASSERT_TRUE(WriteConfig(bundle_, config_));
+  CreateOptions opts;
+  opts.bundle = bundle_;
+  auto pid = ex_->Create(id_, opts);
+  ASSERT_FALSE(pid.ok());
+  EXPECT_THAT(std::string(pid.status().message()), HasSubstr("set cgroup resources"));
+  EXPECT_EQ(ex_->State(id_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(access(("/sys/fs/cgroup/cpuset/" + TestCgroupParent() + "/" + id_).c_str(), F_OK), 0);
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // no child left, not even a zombie
+}
+
 TEST_F(ExecutorIntegrationTest, MemoryLimitOomKills) {
   config_["linux"]["resources"] = {{"memory", {{"limit", 33554432}}}};
   Args({"sh", "-c", "head -c 200m /dev/zero | tail; exit $?"});

@@ -8,7 +8,8 @@
 //
 // Writers are serialised: Update() runs a function against a transaction that reads its own
 // writes and commits every change as one WriteBatch, synced unless the caller says otherwise
-// (Durability), so a crash leaves the old or the new state. Readers (View) see a consistent snapshot and never block writers.
+// (Durability), so a crash leaves the old or the new state. Readers (View) see a consistent
+// snapshot and never block writers.
 #pragma once
 
 #include <functional>
